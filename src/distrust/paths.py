@@ -1,0 +1,26 @@
+"""Where distrust keeps its own state: advisories, the package cache, audit logs.
+
+Every location can be overridden by an environment variable so tests, CI and companies with
+shared caches never touch a user's real directories.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "distrust"
+
+
+def data_dir() -> Path:
+    """Durable state (advisory store, audit log, CA key): ``$DISTRUST_DATA_DIR`` or the OS default."""
+    override = os.environ.get("DISTRUST_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP))
+
+
+def cache_dir() -> Path:
+    """Re-creatable state (downloaded artifacts): ``$DISTRUST_CACHE_DIR`` or the OS default."""
+    override = os.environ.get("DISTRUST_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP))

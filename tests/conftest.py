@@ -1,0 +1,19 @@
+"""Shared test setup: keep every test away from the real user's data and cache directories."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    state = tmp_path_factory.mktemp("distrust-state")
+    monkeypatch.setenv("DISTRUST_DATA_DIR", str(state / "data"))
+    monkeypatch.setenv("DISTRUST_CACHE_DIR", str(state / "cache"))
+    yield
+
+
+TOOLS_DIR = Path(__file__).parent / "tools"
