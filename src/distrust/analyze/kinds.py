@@ -1,0 +1,74 @@
+"""The vocabulary of capabilities the Risk Engine records.
+
+Every analyser (JavaScript, Python, manifests, binaries) speaks this one vocabulary so that
+the diff and the rules never care which language a capability came from. A kind is a dotted
+name; ``Capability.value`` holds the literal it is about (a URL, an address, an env name…),
+or ``<dynamic>`` when the code computes it at run time.
+"""
+
+from __future__ import annotations
+
+DYNAMIC = "<dynamic>"
+
+KINDS: dict[str, str] = {
+    # network
+    "network.url": "a URL literal (http, https, ws, ftp…) anywhere in code",
+    "network.host": "a host name or IP a network call targets (value: host[:port])",
+    "network.ip": "a literal IP address (not loopback/private documentation ranges)",
+    "network.request": "a network call site: fetch/http(s).request/axios/XMLHttpRequest/requests/urllib/"
+    "httpx/socket/net.connect/dns (value: API name and target or <dynamic>)",
+    "network.listen": "a server socket opened (http.createServer().listen, net.createServer, socket.bind)",
+    # email
+    "email.send": "a call into a mail-sending API: postmark sendEmail*, nodemailer sendMail, SendGrid send, "
+    "Mailgun messages.create, SES SendEmail/SendRawEmail, Resend emails.send, smtplib (value: API)",
+    "email.recipient": "a recipient field in an object handed to a mail API: value 'field=literal' e.g. "
+    "'bcc=phan@giftshop.club' or 'bcc=<dynamic>'; field lower-cased (to, cc, bcc, replyto)",
+    "email.address": "a literal email address anywhere in code",
+    # environment and secrets
+    "env.read": "an environment variable read by name",
+    "env.read.secret": "an environment variable whose name looks secret (TOKEN, KEY, SECRET, PASSWORD…)",
+    "env.enumerate": "the whole environment read or serialised (JSON.stringify(process.env), os.environ.copy())",
+    # files
+    "file.read.sensitive": "a read of a credential or private location (~/.ssh, .npmrc, .pypirc, .aws, .env, "
+    "browser profiles, crypto wallets, MCP client configs, /etc/passwd…) (value: the path literal)",
+    "file.read": "a file read (value: path literal or <dynamic>)",
+    "file.write": "a file write/append/copy/chmod (value: path literal or <dynamic>)",
+    "file.delete": "a file or directory removal (unlink, rm -rf, rmtree…)",
+    # processes and dynamic code
+    "process.spawn": "a child process (child_process.*, subprocess, os.system, os.popen…) (value: command)",
+    "code.dynamic": "eval, new Function, vm.run*, exec/compile, computed require/import, __import__ of a "
+    "non-literal, pickle/marshal loads of data",
+    "code.decode_exec": "a decoded blob (base64/hex/zlib/rot13/charcode) flowing into dynamic code in one "
+    "expression, e.g. eval(atob(...)), exec(base64.b64decode(...))",
+    # obfuscation
+    "obfuscation.entropy": "a long high-entropy string literal",
+    "obfuscation.identifiers": "obfuscator-style identifiers (_0x1a2b…), many in one file",
+    "obfuscation.blob": "a long base64 or hex blob literal",
+    "obfuscation.unicode": "invisible or bidirectional-control unicode in source",
+    "obfuscation.minified": "minified code with no readable source shipped beside it",
+    # install time
+    "install.hook": "an install-time hook: npm preinstall/install/postinstall/prepare (value: 'name: command'), "
+    "setup.py cmdclass / code at setup.py top level, a .pth file with import lines",
+    # dependencies and binaries
+    "dependency": "a declared dependency (value: 'name@spec')",
+    "dependency.url": "a dependency fetched from git/http/file/link instead of the registry",
+    "dependency.install_hook": "a dependency (added in a diff) whose own manifest runs an install hook "
+    "(value: 'name@version: hook command'); emitted by the diff when it can read the dependency",
+    "binary.native": "a native binary shipped (.node, .so, .dll, .dylib, .exe, .wasm, ELF/Mach-O/PE magic)",
+    # behaviour classes
+    "recon.system": "system reconnaissance: username, hostname, network interfaces, OS details, "
+    "public-IP lookups, process lists",
+    "persistence": "writes to shell rc files, cron, systemd units, launch agents, autostart, registry Run keys",
+    "propagation": "self-propagation: npm publish/token use, registry credentials, CI workflow file writes, "
+    "git push",
+    "crypto.wallet": "crypto wallet addresses or wallet-drainer hooks (window.ethereum request interception)",
+    # MCP
+    "mcp.tool": "an MCP tool registration (value: 'name: description' truncated)",
+    "mcp.prompt_injection": "prompt-injection markers in a tool/prompt description (hidden instructions to "
+    "the model, <IMPORTANT> blocks, 'do not tell the user', references to other tools or secret files)",
+}
+
+
+def is_known(kind: str) -> bool:
+    """True for kinds in the vocabulary; analysers assert this in tests so typos fail loudly."""
+    return kind in KINDS

@@ -1,0 +1,165 @@
+"""Loading the Risk Engine's rules, which live as data in ``risk.toml`` beside this file.
+
+Keeping rules as data (GuardDog's lesson) means the rule list is also the documentation:
+``RULES.md`` is generated from the same file, and a rule's rationale is what a person reads
+when it fires.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from distrust.analyze.kinds import KINDS
+from distrust.model import Severity
+
+_APPLIES = ("version", "change")
+_SCOPES = ("file", "install", "package")
+
+
+class RuleError(Exception):
+    """The rule file is malformed; the message names the rule and field."""
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    """One detection rule; see the header of ``risk.toml`` for what each field means."""
+
+    id: str
+    name: str
+    applies: str
+    severity: Severity
+    kinds: tuple[str, ...]
+    title: str
+    explanation: str
+    rationale: str
+    remediation: str
+    value_pattern: re.Pattern[str] | None = None
+    value_exclude: re.Pattern[str] | None = None
+    with_any: tuple[str, ...] = ()
+    with_all: tuple[str, ...] = ()
+    scope: str = "file"
+    changed_lines: bool = False
+    new_domain: bool = False
+    downgrade_in_tests: bool = True
+
+    def value_matches(self, value: str) -> bool:
+        if self.value_pattern is not None and not self.value_pattern.search(value):
+            return False
+        return not (self.value_exclude is not None and self.value_exclude.search(value))
+
+
+def _compile(rule_id: str, field: str, text: object) -> re.Pattern[str] | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise RuleError(f"rule {rule_id}: {field} must be a string")
+    try:
+        return re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise RuleError(f"rule {rule_id}: {field} is not a valid regex: {exc}") from None
+
+
+def _kinds(rule_id: str, field: str, raw: object) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(k, str) for k in raw):
+        raise RuleError(f"rule {rule_id}: {field} must be a list of capability kinds")
+    unknown = [k for k in raw if k not in KINDS]
+    if unknown:
+        raise RuleError(f"rule {rule_id}: {field} names unknown kinds {unknown}")
+    return tuple(raw)
+
+
+def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
+    """Parse and validate a rules document; every mistake is reported with the rule id."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"{source}: {exc}") from None
+    rules: list[RiskRule] = []
+    seen: set[str] = set()
+    for raw in doc.get("rule", []):
+        rule_id = str(raw.get("id", "?"))
+        if rule_id in seen:
+            raise RuleError(f"rule {rule_id}: duplicate id")
+        seen.add(rule_id)
+        for required in ("name", "applies", "severity", "kinds", "title", "explanation", "rationale"):
+            if required not in raw:
+                raise RuleError(f"rule {rule_id}: missing field {required!r}")
+        if raw["applies"] not in _APPLIES:
+            raise RuleError(f"rule {rule_id}: applies must be one of {_APPLIES}")
+        scope = raw.get("scope", "file")
+        if scope not in _SCOPES:
+            raise RuleError(f"rule {rule_id}: scope must be one of {_SCOPES}")
+        try:
+            severity = Severity.parse(raw["severity"])
+        except ValueError as exc:
+            raise RuleError(f"rule {rule_id}: {exc}") from None
+        test_paths = raw.get("test_paths", "downgrade")
+        if test_paths not in ("downgrade", "keep"):
+            raise RuleError(f"rule {rule_id}: test_paths must be 'downgrade' or 'keep'")
+        rules.append(
+            RiskRule(
+                id=rule_id,
+                name=raw["name"],
+                applies=raw["applies"],
+                severity=severity,
+                kinds=_kinds(rule_id, "kinds", raw["kinds"]),
+                title=raw["title"],
+                explanation=raw["explanation"],
+                rationale=raw["rationale"],
+                remediation=raw.get("remediation", ""),
+                value_pattern=_compile(rule_id, "value_pattern", raw.get("value_pattern")),
+                value_exclude=_compile(rule_id, "value_exclude", raw.get("value_exclude")),
+                with_any=_kinds(rule_id, "with_any", raw.get("with_any")),
+                with_all=_kinds(rule_id, "with_all", raw.get("with_all")),
+                scope=scope,
+                changed_lines=bool(raw.get("changed_lines", False)),
+                new_domain=bool(raw.get("new_domain", False)),
+                downgrade_in_tests=test_paths == "downgrade",
+            )
+        )
+    return tuple(rules)
+
+
+@cache
+def load_rules() -> tuple[RiskRule, ...]:
+    """The rules shipped with distrust (parsed once per process)."""
+    text = resources.files(__package__).joinpath("risk.toml").read_text(encoding="utf-8")
+    return parse_rules(text)
+
+
+def rules_markdown(rules: tuple[RiskRule, ...]) -> str:
+    """RULES.md: the rule list as documentation, generated from the same data the engine runs."""
+    lines = [
+        "# Risk Engine rules",
+        "",
+        "Generated from `src/distrust/analyze/rules/risk.toml` by `distrust rules --markdown`; "
+        "do not edit by hand.",
+        "",
+        "| id | name | applies to | severity | what it means |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rules:
+        what = "one version" if r.applies == "version" else "what a new version added"
+        lines.append(f"| {r.id} | {r.name} | {what} | {r.severity.label} | {r.title} |")
+    for r in rules:
+        lines += ["", f"## {r.id} {r.name} ({r.severity.label})", "", r.rationale, ""]
+        lines.append(f"- Triggered by: {', '.join(f'`{k}`' for k in r.kinds)}")
+        if r.value_pattern is not None:
+            lines.append(f"- Value matches: `{r.value_pattern.pattern}`")
+        if r.with_all:
+            lines.append(f"- Together with all of ({r.scope}): {', '.join(r.with_all)}")
+        if r.with_any:
+            lines.append(f"- Together with any of ({r.scope}): {', '.join(r.with_any)}")
+        if r.changed_lines:
+            lines.append("- Only in lines that are new in this version")
+        if r.new_domain:
+            lines.append("- Only for domains no earlier version used")
+        if r.remediation:
+            lines.append(f"- Remediation: {r.remediation}")
+    return "\n".join(lines) + "\n"
