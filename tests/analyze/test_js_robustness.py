@@ -40,9 +40,10 @@ def test_file_over_the_limit_is_reported_not_parsed() -> None:
     assert result.problems == (f"file is {len(big)} bytes, over the 5000-byte analysis limit",)
 
 
-def test_default_limit_is_five_megabytes() -> None:
-    big = b" " * (5 * 1024 * 1024 + 1)
-    assert "analysis limit" in analyze_js("big.js", big, dialect="js").problems[0]
+def test_files_over_the_limit_are_reported_not_parsed() -> None:
+    # The default (16 MB) admits typescript.js (9 MB); a lower cap shows the reporting path.
+    big = b" " * (1024 * 1024 + 1)
+    assert "analysis limit" in analyze_js("big.js", big, dialect="js", max_bytes=1024 * 1024).problems[0]
 
 
 @pytest.mark.parametrize("dialect", ["js", "ts", "tsx"])
