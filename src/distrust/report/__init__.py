@@ -1,9 +1,12 @@
-"""Report stage: render a scan's findings as text, one module per format.
+"""Report stage: render findings as text, one module per format.
 
-Reports never decide anything; each is a pure function from a :class:`~distrust.model.ScanResult`
-to text, and every format renders the same findings in the same order. The terminal table
-(``report.table.render_table``) prints to a rich console instead of returning text, so it is
-not in :data:`FORMATS`.
+Reports never decide anything; each is a pure function from a result to text, and every format
+renders the same findings in the same order. Two families share the helpers in ``common``:
+the scan report (:class:`~distrust.model.ScanResult` → :data:`FORMATS`, :func:`render`) and
+the Risk Engine report for ``inspect``/``diff``/``history`` (→ :data:`RISK_FORMATS`,
+:func:`render_risk`). The terminal tables (``report.table.render_table``,
+``report.risk_table.render_risk_table``) print to a rich console instead of returning text,
+so they are not in the format maps.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ from types import MappingProxyType
 from typing import Protocol
 
 from distrust.model import ScanResult
-from distrust.report.common import RuleCatalog, RuleInfo, RuleMeta
+from distrust.report.common import RiskResult, RuleCatalog, RuleInfo, RuleMeta
 from distrust.report.json_format import render_json
 from distrust.report.markdown import render_markdown
+from distrust.report.risk_json import render_risk_json
+from distrust.report.risk_markdown import render_risk_markdown
+from distrust.report.risk_sarif import render_risk_sarif
+from distrust.report.risk_table import render_risk_table, risk_table_text
 from distrust.report.sarif import render_sarif
 
 
@@ -34,6 +41,21 @@ FORMATS: Mapping[str, TextRenderer] = MappingProxyType(
 )
 
 
+class RiskRenderer(Protocol):
+    """The signature every Risk Engine text format shares."""
+
+    def __call__(self, result: RiskResult, *, rules: RuleCatalog | None = None) -> str: ...
+
+
+RISK_FORMATS: Mapping[str, RiskRenderer] = MappingProxyType(
+    {
+        "json": render_risk_json,
+        "sarif": render_risk_sarif,
+        "markdown": render_risk_markdown,
+    }
+)
+
+
 def render(result: ScanResult, fmt: str, *, rules: RuleCatalog | None = None) -> str:
     """Render ``result`` in the text format named ``fmt``; ValueError names the choices.
 
@@ -47,8 +69,24 @@ def render(result: ScanResult, fmt: str, *, rules: RuleCatalog | None = None) ->
     return renderer(result, rules=rules)
 
 
+def render_risk(result: RiskResult, fmt: str, *, rules: RuleCatalog | None = None) -> str:
+    """Render an inspect, diff or history result in the text format ``fmt``; ValueError names the choices.
+
+    ``rules`` replaces the shipped Risk Engine rule table in formats that describe rules
+    (SARIF descriptors, the Markdown "why it matters"); by default ``risk.toml`` is used.
+    """
+    renderer = RISK_FORMATS.get(fmt.strip().lower())
+    if renderer is None:
+        choices = ", ".join(sorted(RISK_FORMATS))
+        raise ValueError(f"unknown report format {fmt!r} (choose one of: {choices}, or table)")
+    return renderer(result, rules=rules)
+
+
 __all__ = [
     "FORMATS",
+    "RISK_FORMATS",
+    "RiskRenderer",
+    "RiskResult",
     "RuleCatalog",
     "RuleInfo",
     "RuleMeta",
@@ -56,5 +94,11 @@ __all__ = [
     "render",
     "render_json",
     "render_markdown",
+    "render_risk",
+    "render_risk_json",
+    "render_risk_markdown",
+    "render_risk_sarif",
+    "render_risk_table",
     "render_sarif",
+    "risk_table_text",
 ]

@@ -11,14 +11,29 @@ differently.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from distrust.model import Finding, Notice, ResolvedServer, ScanResult, ServerSpec, Severity
+from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
+from distrust.analyze.rules import load_rules
+from distrust.analyze.score import RatedChange, domain_of
+from distrust.analyze.textscan import redact as redact_secrets
+from distrust.fsutil import ReadError, read_bytes_capped
+from distrust.model import (
+    Capability,
+    Finding,
+    Notice,
+    PackageRef,
+    ResolvedServer,
+    ScanResult,
+    ServerSpec,
+    Severity,
+)
 
 REDACTED = "[redacted]"
 
@@ -379,3 +394,320 @@ def first_line(text: str) -> str:
         if line.strip():
             return line.strip()
     return ""
+
+
+# --- Risk Engine reports (inspect / diff / history) -----------------------------------------
+#
+# The four risk formats share what a person needs to judge a package: the offending source
+# lines (read back from the verified artifact, since a finding's snippet alone hides the code
+# around it), a summary of what the code can do, and, for a history, where behaviour changed.
+
+RiskResult = InspectResult | DiffResult | HistoryResult
+"""What ``inspect``, ``diff`` and ``history`` hand to a risk report format."""
+
+# Lines shown above and below an offending line: enough to see the object a ``Bcc:`` sits in.
+SOURCE_CONTEXT_LINES = 2
+# Longest source line printed whole. Minified bundles put a whole program on one line; beyond
+# this, a window around the offending snippet is shown so the terminal is not flooded.
+MAX_SOURCE_LINE_CHARS = 200
+# Changes listed before a report says "N more": a bundle rebuild can add hundreds.
+MAX_CHANGE_ROWS = 50
+ELLIPSIS = "…"
+
+# Characters that must not reach a terminal or a rendered page raw: C0/C1 controls can move
+# the cursor or rewrite earlier output, format characters (bidi overrides, zero-width joiners)
+# reorder or hide text, which is exactly what the obfuscation.unicode capability is about.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def printable(text: str) -> str:
+    """Text with controls and invisible characters spelled out (``<U+202E>``), tabs as spaces.
+
+    Newlines are kept: free text may span lines, and source lines are split before this.
+
+    A package's source is hostile input: printing a bidi override or an escape sequence raw
+    would let the code disguise itself in the very report meant to expose it.
+    """
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch == "\t":
+            out.append("    ")
+        elif ch == "\n":  # free text may span lines; source lines never contain one
+            out.append(ch)
+        elif unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+            out.append(f"<U+{ord(ch):04X}>")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def clip(text: str, width: int = MAX_SOURCE_LINE_CHARS, focus: str | None = None) -> str:
+    """``text`` cut to ``width`` characters, keeping ``focus`` in view when it is found.
+
+    A long line is shown as a window around the first occurrence of ``focus`` (the finding's
+    snippet) so the offending code is on screen even at column 50 000 of a minified file;
+    ``…`` marks each cut end.
+    """
+    if len(text) <= width:
+        return text
+    width = max(width, 8)
+    at = text.find(focus) if focus else -1
+    if at < 0:
+        return text[: width - 1] + ELLIPSIS
+    start = max(0, at - width // 4)
+    end = start + width - (1 if start == 0 else 2)  # room for the cut marks
+    if end >= len(text):  # the focus sits near the end: show the tail, one mark in front
+        return ELLIPSIS + text[len(text) - (width - 1) :]
+    return (ELLIPSIS if start > 0 else "") + text[start:end] + ELLIPSIS
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """One line of an excerpt, already made safe to print (redacted, printable, clipped)."""
+
+    number: int
+    text: str
+    offending: bool
+
+
+@dataclass(frozen=True)
+class SourceExcerpt:
+    """The lines around one piece of evidence, or the reason they cannot be shown."""
+
+    file: str
+    line: int | None
+    lines: tuple[SourceLine, ...] = ()
+    problem: str | None = None
+
+
+class SourceReader:
+    """Reads evidence lines back from one package's files, each file at most once per report.
+
+    Evidence names a path relative to the artifact root; a path that would leave the root
+    (absolute, ``..``, a symlink pointing out) is refused, because the report must only ever
+    show the package's own files. Every failure becomes a :attr:`SourceExcerpt.problem`, never
+    an exception: a report with one missing excerpt is still a report.
+    """
+
+    def __init__(
+        self,
+        root: Path | None,
+        *,
+        context: int = SOURCE_CONTEXT_LINES,
+        width: int = MAX_SOURCE_LINE_CHARS,
+    ) -> None:
+        self._root = root
+        self._context = context
+        self._width = width
+        self._files: dict[str, list[str] | str] = {}
+
+    def excerpt(self, file: str, line: int | None, snippet: str | None = None) -> SourceExcerpt:
+        """Lines ``line - context`` .. ``line + context`` of ``file``, the offending one marked."""
+        if line is None or line < 1:
+            return SourceExcerpt(file, None, problem="no line number recorded")
+        lines = self._lines(file)
+        if isinstance(lines, str):
+            return SourceExcerpt(file, line, problem=lines)
+        if line > len(lines):
+            past = f"line {line} is past the end of the file ({len(lines)} lines)"
+            return SourceExcerpt(file, line, problem=past)
+        focus = _focus(snippet)
+        first = max(1, line - self._context)
+        last = min(len(lines), line + self._context)
+        shown = tuple(
+            SourceLine(n, clip(printable(redact_source(lines[n - 1])), self._width, focus), n == line)
+            for n in range(first, last + 1)
+        )
+        return SourceExcerpt(file, line, shown)
+
+    def _lines(self, file: str) -> list[str] | str:
+        cached = self._files.get(file)
+        if cached is None:
+            cached = self._read(file)
+            self._files[file] = cached
+        return cached
+
+    def _read(self, file: str) -> list[str] | str:
+        if self._root is None:
+            return "package files not extracted for this report"
+        rel = Path(file)
+        if rel.is_absolute() or ".." in rel.parts:
+            return "path leaves the package root; not shown"
+        path = self._root / rel
+        try:
+            root = self._root.resolve()
+            if not path.resolve().is_relative_to(root):
+                return "path leads outside the package root; not shown"
+            # Decoded as the diff decodes: a Latin-1 file still shows, with U+FFFD for odd bytes.
+            text = read_bytes_capped(path).decode("utf-8-sig", errors="replace")
+        except ReadError as exc:
+            return exc.reason
+        except (OSError, RuntimeError) as exc:  # resolve(): symlink loops, permissions
+            return str(exc) or type(exc).__name__
+        # Split on "\n" only, as the analysers count lines: str.splitlines() would also break at
+        # form feeds and U+2028, shifting every line number after one.
+        lines = [ln.removesuffix("\r") for ln in text.split("\n")]
+        if lines and lines[-1] == "" and text.endswith("\n"):
+            lines.pop()  # the newline ends the last line; it does not start another
+        return lines
+
+
+def _focus(snippet: str | None) -> str | None:
+    """The part of a snippet to look for in a long line: its start, without the cut marker."""
+    if not snippet:
+        return None
+    text = printable(snippet.strip()).removesuffix(ELLIPSIS).removesuffix("…[redacted]")
+    return text[:60] or None
+
+
+def redact_source(text: str) -> str:
+    """Package text with token-shaped strings masked, as the analysers mask their snippets.
+
+    Source read back from the artifact bypasses the analyser's snippet redaction, so the same
+    masking is applied here: a report must not leak a key a package embeds or has stolen.
+    """
+    return redact_secrets(text)
+
+
+# What a person wants to know first about a package's abilities: each row names the kinds it
+# summarises, how a capability becomes the value listed (``""`` skips it), and why it matters.
+@dataclass(frozen=True)
+class CapabilityHighlight:
+    """One line of the capability summary: a label and the distinct values behind it."""
+
+    label: str
+    kinds: tuple[str, ...]
+    value: Callable[[Capability], str]
+    why: str
+
+
+def _literal(cap: Capability) -> str:
+    return cap.value
+
+
+CAPABILITY_HIGHLIGHTS: tuple[CapabilityHighlight, ...] = (
+    CapabilityHighlight(
+        "network domains",
+        ("network.url", "network.host", "network.ip", "network.request"),
+        lambda cap: domain_of(cap.value),
+        "where the code can send data",
+    ),
+    CapabilityHighlight(
+        "email recipients",
+        ("email.recipient",),
+        _literal,
+        "who receives mail the code sends (a fixed bcc is how postmark-mcp 1.0.16 stole mail)",
+    ),
+    CapabilityHighlight(
+        "secret env names",
+        ("env.read.secret",),
+        _literal,
+        "credentials the code reads from its environment",
+    ),
+    CapabilityHighlight(
+        "credential files",
+        ("file.read.sensitive",),
+        _literal,
+        "private files the code refers to",
+    ),
+    CapabilityHighlight(
+        "install hooks",
+        ("install.hook",),
+        _literal,
+        "code that runs the moment the package is installed",
+    ),
+    CapabilityHighlight(
+        "programs run",
+        ("process.spawn",),
+        _literal,
+        "other programs the code starts",
+    ),
+)
+
+
+def capability_counts(capabilities: Iterable[Capability]) -> list[tuple[str, int]]:
+    """Capabilities per kind, sorted by kind so two reports of one version are identical."""
+    counts: dict[str, int] = {}
+    for cap in capabilities:
+        counts[cap.kind] = counts.get(cap.kind, 0) + 1
+    return sorted(counts.items())
+
+
+def capability_highlights(capabilities: Iterable[Capability]) -> list[tuple[CapabilityHighlight, list[str]]]:
+    """For each :data:`CAPABILITY_HIGHLIGHTS` row with values, its distinct values, sorted."""
+    caps = list(capabilities)
+    out: list[tuple[CapabilityHighlight, list[str]]] = []
+    for row in CAPABILITY_HIGHLIGHTS:
+        values = {printable(redact_source(v)) for c in caps if c.kind in row.kinds and (v := row.value(c))}
+        if values:
+            out.append((row, sorted(values)))
+    return out
+
+
+def capability_sort_key(cap: Capability) -> tuple[str, int, str, str]:
+    """Capabilities in reading order: file, line, then kind and value to break ties."""
+    return (cap.file, cap.line, cap.kind, cap.value)
+
+
+def change_sort_key(rated: RatedChange) -> tuple[object, ...]:
+    """Most severe change first, additions before removals, then where it is in the code."""
+    cap = rated.change.capability
+    return (
+        -int(rated.severity),
+        0 if rated.change.kind == "added" else 1,
+        cap.file,
+        cap.line,
+        cap.kind,
+        cap.value,
+        rated.rule_id or "",
+    )
+
+
+def behaviour_changes(result: HistoryResult) -> list[HistoryStep]:
+    """Steps whose release added something a rule judged risky, oldest first.
+
+    "Behaviour changed" means a rule fired on what the release added; releases that only move
+    code around or add capabilities no rule cares about are routine and stay unmarked.
+    """
+    return [s for s in result.steps if s.assessment.level > Severity.NONE]
+
+
+def history_risk(result: HistoryResult) -> tuple[int, Severity]:
+    """A package history's risk: its worst step, or the first version when it is worse."""
+    assessments = [s.assessment for s in result.steps]
+    if result.first is not None:
+        assessments.append(result.first.assessment)
+    worst = max(assessments, key=lambda a: (a.level, a.score), default=None)
+    return (worst.score, worst.level) if worst is not None else (0, Severity.NONE)
+
+
+def history_verdict(result: HistoryResult) -> str:
+    """The closing sentence of a history: where behaviour changed, worst first."""
+    flagged = behaviour_changes(result)
+    if not flagged:
+        if not result.steps:
+            return "only one version analysed; no upgrade to compare"
+        n = len(result.steps)
+        return f"no release added risky behaviour ({n} upgrade{'s' if n != 1 else ''} compared)"
+    ordered = sorted(flagged, key=lambda s: (-int(s.assessment.level), -s.assessment.score))
+    top = ordered[0]
+    text = f"behaviour changed at {top.new.version} ({top.assessment.level.label})"
+    findings = sorted_findings(top.assessment.findings)
+    if findings:
+        text += f": {printable(findings[0].title)}"
+    others = [f"{s.new.version} ({s.assessment.level.label})" for s in flagged if s is not top]
+    if others:
+        text += f"; also at {', '.join(others)}"
+    return text
+
+
+def default_risk_rules() -> RuleCatalog:
+    """The shipped Risk Engine rules by id, for formats that describe rules (SARIF, Markdown)."""
+    return {rule.id: rule for rule in load_rules()}
+
+
+def package_label(ref: PackageRef) -> str:
+    """``name@version`` for npm, ``name==version`` for PyPI: how users type them."""
+    return str(ref)
