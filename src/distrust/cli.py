@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from distrust import __version__
 from distrust.model import Severity
+
+if TYPE_CHECKING:
+    from distrust.report.common import RiskResult
 
 app = typer.Typer(
     name="distrust",
@@ -103,6 +108,7 @@ def scan(
     ] = False,
 ) -> None:
     """Find every MCP server configured on this machine and judge what it runs."""
+    from distrust.judge import load_rules
     from distrust.pipeline import ScanOptions, run_scan
     from distrust.report import render
     from distrust.report.table import render_table
@@ -123,10 +129,157 @@ def scan(
         render_table(result, console, verbose=verbose)
         _emit(console.export_text(), output)
     else:
-        _emit(render(result, fmt.value), output)
+        rules = {rule.id: rule for rule in load_rules()}
+        _emit(render(result, fmt.value, rules=rules), output)
     worst = max((f.severity for f in result.findings), default=Severity.NONE)
     if result.findings and worst >= threshold and threshold > Severity.NONE:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+NpmRegistryOpt = Annotated[
+    str | None,
+    typer.Option("--npm-registry", envvar="DISTRUST_NPM_REGISTRY", help="npm registry URL to fetch from."),
+]
+PypiIndexOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--pypi-index", envvar="DISTRUST_PYPI_INDEX", help="PyPI base URL (JSON API) to fetch from."
+    ),
+]
+NoMetadataOpt = Annotated[
+    bool, typer.Option("--no-metadata", help="Do not judge registry metadata (publisher, names, provenance).")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show every change, not only the first 50.")
+]
+
+
+def _render_risk(result: RiskResult, fmt: OutputFormat, output: Path | None, verbose: bool) -> None:
+    from distrust.report import render_risk
+    from distrust.report.common import default_risk_rules
+    from distrust.report.risk_table import render_risk_table, risk_table_text
+
+    rules = default_risk_rules()
+    if fmt is OutputFormat.table and output is None:
+        render_risk_table(result, Console(), verbose=verbose, rules=rules)
+    elif fmt is OutputFormat.table:
+        _emit(risk_table_text(result, width=120, verbose=verbose, rules=rules), output)
+    else:
+        _emit(render_risk(result, fmt.value, rules=rules), output)
+
+
+def _exit_for(level: Severity, threshold: Severity) -> None:
+    if threshold > Severity.NONE and level >= threshold:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr that names the current step of a long fetch or analysis."""
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda _text: None
+        return
+    with console.status("starting…") as status:
+        yield lambda text: status.update(text)
+
+
+@app.command()
+def inspect(
+    spec: Annotated[
+        str, typer.Argument(help="npm:NAME@VERSION, pypi:NAME==VERSION, a directory or an archive.")
+    ],
+    fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = "high",
+    npm_registry: NpmRegistryOpt = None,
+    pypi_index: PypiIndexOpt = None,
+    no_metadata: NoMetadataOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What can this package version do? Static analysis; the package is never run."""
+    from distrust.pipeline import FetchOptions, run_inspect
+
+    threshold = _fail_level(fail_on)
+    opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
+    with _steps() as step:
+        result = run_inspect(spec, opts, step)
+    _render_risk(result, fmt, output, verbose)
+    _exit_for(result.assessment.level, threshold)
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="The version you trust (same forms as inspect).")],
+    new: Annotated[str, typer.Argument(help="The version you are about to run.")],
+    fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = "high",
+    npm_registry: NpmRegistryOpt = None,
+    pypi_index: PypiIndexOpt = None,
+    no_metadata: NoMetadataOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """What did NEW add that OLD could not do? Each change with file, line and why it matters."""
+    from distrust.pipeline import FetchOptions, run_diff
+
+    threshold = _fail_level(fail_on)
+    opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
+    with _steps() as step:
+        result = run_diff(old, new, opts, step)
+    _render_risk(result, fmt, output, verbose)
+    _exit_for(result.assessment.level, threshold)
+
+
+@app.command()
+def history(
+    package: Annotated[str, typer.Argument(help="npm:NAME or pypi:NAME.")],
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the newest N upgrades (default: all).")
+    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = "high",
+    npm_registry: NpmRegistryOpt = None,
+    pypi_index: PypiIndexOpt = None,
+    no_metadata: NoMetadataOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Diff every consecutive pair of published versions: where did behaviour change?"""
+    from distrust.pipeline import FetchOptions, run_history
+
+    threshold = _fail_level(fail_on)
+    opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
+    with _steps() as step:
+        result = run_history(package, opts, step, limit=limit)
+    _render_risk(result, fmt, output, verbose)
+    worst = max((s.assessment.level for s in result.steps), default=Severity.NONE)
+    if result.first is not None:
+        worst = max(worst, result.first.assessment.level)
+    _exit_for(worst, threshold)
+
+
+@app.command()
+def rules(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print RULES.md (all rule sets).")] = False,
+) -> None:
+    """List the detection rules: id, severity and what each one means."""
+    from distrust.analyze.rules import load_rules as load_risk_rules
+    from distrust.analyze.rules import rules_markdown
+    from distrust.judge import load_rules as load_scan_rules
+
+    risk = load_risk_rules()
+    if markdown:
+        typer.echo(rules_markdown(risk), nl=False)
+        typer.echo("\n# Scan (configuration) rules\n")
+        typer.echo("| id | name | severity | title |\n|---|---|---|---|")
+        for r in load_scan_rules():
+            typer.echo(f"| {r.id} | {r.name} | {r.severity.label} | {r.title} |")
+        return
+    for r in load_scan_rules():
+        typer.echo(f"{r.id}  {r.severity.label:<8}  {r.name}")
+    for rr in risk:
+        typer.echo(f"{rr.id}  {rr.severity.label:<8}  {rr.name}")
 
 
 @intel_app.command("update")
@@ -155,29 +308,22 @@ def intel_status() -> None:
 
 
 def main() -> None:
-    """Console entry point: run the app and turn known failures into clean messages."""
+    """Console entry point: run the app and turn known failures into clean messages.
+
+    Usage errors and ``typer.Exit`` are handled by Typer itself (exit 2 and the given code);
+    anything else raised by a stage becomes one line on stderr and exit 2.
+    """
     debug = os.environ.get("DISTRUST_DEBUG") == "1"
-    err = Console(stderr=True)
     try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
+        app()
+    except KeyboardInterrupt:
+        Console(stderr=True).print("aborted")
         sys.exit(130)
     except Exception as exc:  # the CLI is the one place that must catch everything
-        import click
-
-        if isinstance(exc, click.exceptions.NoArgsIsHelpError):
-            sys.exit(EXIT_OK)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_ERROR)
         if debug:
             raise
-        err.print(f"[bold red]error:[/] {_describe(exc)}", highlight=False)
+        Console(stderr=True).print(f"[bold red]error:[/] {_describe(exc)}", highlight=False, markup=True)
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_OK)
 
 
 def _describe(exc: Exception) -> str:

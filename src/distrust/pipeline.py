@@ -7,15 +7,31 @@ and returns model records. Nothing in this module prints.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from distrust.analyze.profile import build_profile
+from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
+from distrust.analyze.score import assess_diff, assess_profile, with_findings
 from distrust.discover import discover
+from distrust.fetch import (
+    FetchedArtifact,
+    FetchError,
+    SpecError,
+    fetch,
+    npm_packument,
+    npm_version_list,
+    pypi_project_json,
+    pypi_release_list,
+)
+from distrust.intel import npm_semver
 from distrust.intel.store import AdvisoryStore
-from distrust.judge import check_servers
-from distrust.model import ScanResult
+from distrust.judge import StoreLookup, check_servers
+from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile, ScanResult
 from distrust.resolve import ResolveContext, resolve_all
 
 # Global npm prefixes outside any home directory. Only looked at when scanning this machine's
@@ -48,10 +64,190 @@ def run_scan(options: ScanOptions, store: AdvisoryStore | None = None) -> ScanRe
     )
     resolved = resolve_all(found.servers, ctx)
     intel = store if store is not None else AdvisoryStore.load()
-    findings = check_servers(resolved, intel)
+    findings = check_servers(resolved, StoreLookup(intel))
     return ScanResult(
         servers=resolved,
         findings=findings,
         notices=found.notices,
         configs_read=found.configs_read,
     )
+
+
+# --- Risk Engine commands: inspect, diff, history ---------------------------------------------
+
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Where packages come from; ``None`` means the env override or the public registry."""
+
+    npm_registry: str | None = None
+    pypi_index: str | None = None
+    metadata: bool = True  # also judge registry metadata (publisher, impersonation, names)
+
+
+def _profile(spec: str, opts: FetchOptions, step: Step) -> Profile:
+    step(f"fetching {spec}")
+    artifact = fetch(spec, npm_registry=opts.npm_registry, pypi_index=opts.pypi_index)
+    step(f"analysing {artifact.ref}")
+    profile = build_profile(artifact)
+    if isinstance(artifact, FetchedArtifact) and artifact.skipped:
+        profile = replace(profile, unanalysed=(*profile.unanalysed, *artifact.skipped))
+    return profile
+
+
+def _metadata_findings(profile: Profile, opts: FetchOptions, notices: list[Notice]) -> tuple[Finding, ...]:
+    """Registry facts about the version (publisher, provenance, impersonation), when it has one."""
+    ref = profile.artifact.ref
+    if not opts.metadata or not ref.version or ref.ecosystem not in (Ecosystem.NPM, Ecosystem.PYPI):
+        return ()
+    if not profile.artifact.source.startswith(("http://", "https://")):
+        return ()  # a local directory or archive: no registry history to judge
+    from distrust.analyze.metadata import assess_npm_metadata, assess_pypi_metadata
+
+    try:
+        if ref.ecosystem == Ecosystem.NPM:
+            report = assess_npm_metadata(npm_packument(ref.name, opts.npm_registry), ref.version)
+        else:
+            report = assess_pypi_metadata(pypi_project_json(ref.name, None, opts.pypi_index), ref.version)
+    except FetchError as exc:
+        notices.append(Notice(f"registry metadata not judged: {exc}"))
+        return ()
+    return report.findings
+
+
+def run_inspect(spec: str, opts: FetchOptions = FetchOptions(), step: Step = _quiet) -> InspectResult:
+    """Judge one package version on its own: its code, and its registry metadata."""
+    notices: list[Notice] = []
+    profile = _profile(spec, opts, step)
+    step("judging")
+    assessment = with_findings(assess_profile(profile), _metadata_findings(profile, opts, notices))
+    return InspectResult(profile=profile, assessment=assessment, notices=tuple(notices))
+
+
+def _dependency_hooks(old: Profile, new: Profile, opts: FetchOptions, notices: list[Notice]) -> list[Change]:
+    """Added npm dependencies whose chosen version runs an install hook, looked up in the registry.
+
+    The profile only sees ``"dep": "^1.2.0"``; what that dependency does at install time is in
+    its own manifest, which the packument carries, so no tarball is needed.
+    """
+    if new.artifact.ref.ecosystem != Ecosystem.NPM:
+        return []
+    before = {c.value for c in old.capabilities if c.kind == "dependency"}
+    out: list[Change] = []
+    for cap in new.capabilities:
+        if cap.kind != "dependency" or cap.value in before:
+            continue
+        name, _, wanted = cap.value.rpartition("@")
+        if not name:
+            continue
+        try:
+            doc = npm_packument(name, opts.npm_registry)
+        except FetchError as exc:
+            notices.append(Notice(f"could not check new dependency {cap.value} for install hooks: {exc}"))
+            continue
+        versions = [v for v in doc.get("versions", {}) if isinstance(v, str)]
+        try:
+            chosen = npm_semver.max_satisfying(versions, wanted or "*")
+        except ValueError:
+            chosen = None
+        if chosen is None:
+            notices.append(Notice(f"new dependency {cap.value}: no published version satisfies {wanted!r}"))
+            continue
+        scripts = doc["versions"][str(chosen)].get("scripts") or {}
+        for hook in ("preinstall", "install", "postinstall"):
+            command = scripts.get(hook) if isinstance(scripts, dict) else None
+            if isinstance(command, str) and command.strip():
+                value = f"{name}@{chosen}: {hook}: {command.strip()[:200]}"
+                hooked = Capability("dependency.install_hook", value, cap.file, cap.line, cap.snippet)
+                out.append(Change("added", hooked, in_changed_lines=True))
+    return out
+
+
+def run_diff(
+    old_spec: str, new_spec: str, opts: FetchOptions = FetchOptions(), step: Step = _quiet
+) -> DiffResult:
+    """Judge an upgrade: what NEW can do that OLD could not, explained line by line."""
+    notices: list[Notice] = []
+    old = _profile(old_spec, opts, step)
+    new = _profile(new_spec, opts, step)
+    step("comparing")
+    extra = _dependency_hooks(old, new, opts, notices) if opts.metadata else []
+    assessment = assess_diff(old, new, extra_changes=extra)
+    new_alone = with_findings(assess_profile(new), _metadata_findings(new, opts, notices))
+    meta_new = [f for f in new_alone.findings if f.rule_id.startswith("DT-META")]
+    return DiffResult(
+        old=old,
+        new=new,
+        assessment=with_findings(assessment, meta_new),
+        new_version=new_alone,
+        notices=tuple(notices),
+    )
+
+
+def run_history(
+    package: str, opts: FetchOptions = FetchOptions(), step: Step = _quiet, limit: int | None = None
+) -> HistoryResult:
+    """Diff every consecutive pair of published versions, oldest first.
+
+    ``limit`` keeps only the newest N+1 versions (N steps). The oldest analysed version is also
+    judged on its own, so a package malicious from its first release is not missed.
+    """
+    ecosystem, name = _split_package(package)
+    step(f"listing versions of {name}")
+    if ecosystem == Ecosystem.NPM:
+        releases = npm_version_list(name, opts.npm_registry)
+        doc: dict[str, Any] | None = npm_packument(name, opts.npm_registry) if opts.metadata else None
+    else:
+        releases = pypi_release_list(name, opts.pypi_index)
+        doc = None
+    versions = [r for r in releases if r.published is not None or ecosystem == Ecosystem.NPM]
+    if limit is not None and len(versions) > limit + 1:
+        versions = versions[-(limit + 1) :]
+    notices: list[Notice] = []
+    prefix, sep = ("npm:", "@") if ecosystem == Ecosystem.NPM else ("pypi:", "==")
+    profiles: list[Profile] = []
+    for release in versions:
+        try:
+            profiles.append(_profile(f"{prefix}{name}{sep}{release.version}", opts, step))
+        except FetchError as exc:
+            notices.append(Notice(f"{name} {release.version} skipped: {exc}"))
+    first = None
+    if profiles:
+        first = InspectResult(profiles[0], assess_profile(profiles[0]))
+    steps: list[HistoryStep] = []
+    for old, new in itertools.pairwise(profiles):
+        step(f"comparing {old.artifact.ref.version} → {new.artifact.ref.version}")
+        dated = next((r for r in versions if r.version == new.artifact.ref.version), None)
+        publisher = _npm_publisher(doc, new.artifact.ref.version) if doc else None
+        steps.append(
+            HistoryStep(
+                old=old.artifact.ref,
+                new=new.artifact.ref,
+                assessment=assess_diff(old, new),
+                published=dated.published.isoformat() if dated and dated.published else None,
+                publisher=publisher,
+            )
+        )
+    return HistoryResult(ecosystem, name, first, tuple(steps), tuple(notices))
+
+
+def _split_package(package: str) -> tuple[str, str]:
+    kind, sep, name = package.partition(":")
+    if not sep or not name or kind.lower() not in ("npm", "pypi"):
+        raise SpecError(f"history needs npm:NAME or pypi:NAME, not {package!r}")
+    for cut in ("==", "@"):
+        if cut in name[1:]:
+            raise SpecError(f"history takes a package name without a version, not {package!r}")
+    return (Ecosystem.NPM if kind.lower() == "npm" else Ecosystem.PYPI), name
+
+
+def _npm_publisher(doc: dict[str, Any], version: str | None) -> str | None:
+    meta = doc.get("versions", {}).get(version or "", {})
+    user = meta.get("_npmUser") if isinstance(meta, dict) else None
+    return user.get("name") if isinstance(user, dict) and isinstance(user.get("name"), str) else None

@@ -357,3 +357,12 @@ def _note_worst(
     )
     if key not in worst or hit.severity > worst[key][0]:
         worst[key] = (hit.severity, hit.rule.id, text)
+
+
+def with_findings(assessment: Assessment, extra: Sequence[Finding]) -> Assessment:
+    """The same assessment with more findings (e.g. registry metadata), score recomputed."""
+    if not extra:
+        return assessment
+    findings = sorted((*assessment.findings, *extra), key=lambda f: (-f.severity, f.rule_id, f.title))
+    score, level = _score(findings)
+    return Assessment(score=score, level=level, findings=tuple(findings), changes=assessment.changes)
