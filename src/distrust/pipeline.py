@@ -32,7 +32,7 @@ from distrust.intel import npm_semver
 from distrust.intel.store import AdvisoryStore
 from distrust.judge import StoreLookup, check_servers
 from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile, ScanResult
-from distrust.resolve import ResolveContext, resolve_all
+from distrust.resolve import ResolveContext, resolve_all_detailed
 
 # Global npm prefixes outside any home directory. Only looked at when scanning this machine's
 # real home: a scan of another home (``--home``) must not mix in this machine's packages.
@@ -62,13 +62,14 @@ def run_scan(options: ScanOptions, store: AdvisoryStore | None = None) -> ScanRe
         env=env,
         system_roots=tuple(p for p in SYSTEM_NODE_ROOTS if p.is_dir()) if real_home else (),
     )
-    resolved = resolve_all(found.servers, ctx)
+    resolution = resolve_all_detailed(found.servers, ctx)
+    resolved = resolution.servers
     intel = store if store is not None else AdvisoryStore.load()
     findings = check_servers(resolved, StoreLookup(intel))
     return ScanResult(
         servers=resolved,
         findings=findings,
-        notices=found.notices,
+        notices=(*found.notices, *resolution.notices),
         configs_read=found.configs_read,
     )
 
