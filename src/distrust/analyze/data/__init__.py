@@ -1,0 +1,1 @@
+"""Well-known names and organisations for the metadata rules (data; see README.md)."""
