@@ -27,7 +27,8 @@ KINDS: dict[str, str] = {
     # environment and secrets
     "env.read": "an environment variable read by name",
     "env.read.secret": "an environment variable whose name looks secret (TOKEN, KEY, SECRET, PASSWORD…)",
-    "env.enumerate": "the whole environment read or serialised (JSON.stringify(process.env), os.environ.copy())",
+    "env.enumerate": "the whole environment read or serialised "
+    "(JSON.stringify(process.env), os.environ.copy())",
     # files
     "file.read.sensitive": "a read of a credential or private location (~/.ssh, .npmrc, .pypirc, .aws, .env, "
     "browser profiles, crypto wallets, MCP client configs, /etc/passwd…) (value: the path literal)",
@@ -47,7 +48,8 @@ KINDS: dict[str, str] = {
     "obfuscation.unicode": "invisible or bidirectional-control unicode in source",
     "obfuscation.minified": "minified code with no readable source shipped beside it",
     # install time
-    "install.hook": "an install-time hook: npm preinstall/install/postinstall/prepare (value: 'name: command'), "
+    "install.hook": "an install-time hook: npm preinstall/install/postinstall/prepare "
+    "(value: 'name: command'), "
     "setup.py cmdclass / code at setup.py top level, a .pth file with import lines",
     # dependencies and binaries
     "dependency": "a declared dependency (value: 'name@spec')",
@@ -58,7 +60,8 @@ KINDS: dict[str, str] = {
     # behaviour classes
     "recon.system": "system reconnaissance: username, hostname, network interfaces, OS details, "
     "public-IP lookups, process lists",
-    "persistence": "writes to shell rc files, cron, systemd units, launch agents, autostart, registry Run keys",
+    "persistence": "writes to shell rc files, cron, systemd units, launch agents, autostart, "
+    "registry Run keys",
     "propagation": "self-propagation: npm publish/token use, registry credentials, CI workflow file writes, "
     "git push",
     "crypto.wallet": "crypto wallet addresses or wallet-drainer hooks (window.ethereum request interception)",
