@@ -126,7 +126,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
 
-    from distrust.pipeline import ScanOptions, run_scan
+    from distrust.pipeline.scan import ScanOptions, run_scan
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -155,7 +155,10 @@ def main() -> None:
             command.append(time.perf_counter() - t0)
             if proc.returncode not in (0, 1):
                 sys.exit(f"scan failed: {proc.stderr.decode()[-2000:]}")
-        print(f"servers configured: {args.servers}, found: {len(result.servers)}, findings: {len(result.findings)}")
+        print(
+            f"servers configured: {args.servers}, found: {len(result.servers)}, "
+            f"findings: {len(result.findings)}"
+        )
         print(f"scan pipeline in-process: median {statistics.median(in_process) * 1000:.0f} ms")
         print(f"`distrust scan --format json` command: median {statistics.median(command) * 1000:.0f} ms")
 

@@ -9,7 +9,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     state = tmp_path_factory.mktemp("distrust-state")
     monkeypatch.setenv("DISTRUST_DATA_DIR", str(state / "data"))
     monkeypatch.setenv("DISTRUST_CACHE_DIR", str(state / "cache"))

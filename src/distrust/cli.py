@@ -109,7 +109,7 @@ def scan(
 ) -> None:
     """Find every MCP server configured on this machine and judge what it runs."""
     from distrust.judge import load_rules
-    from distrust.pipeline import ScanOptions, run_scan
+    from distrust.pipeline.scan import ScanOptions, run_scan
     from distrust.report import render
     from distrust.report.table import render_table
 
@@ -198,7 +198,7 @@ def inspect(
     verbose: VerboseOpt = False,
 ) -> None:
     """What can this package version do? Static analysis; the package is never run."""
-    from distrust.pipeline import FetchOptions, run_inspect
+    from distrust.pipeline.risk import FetchOptions, run_inspect
 
     threshold = _fail_level(fail_on)
     opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
@@ -221,7 +221,7 @@ def diff(
     verbose: VerboseOpt = False,
 ) -> None:
     """What did NEW add that OLD could not do? Each change with file, line and why it matters."""
-    from distrust.pipeline import FetchOptions, run_diff
+    from distrust.pipeline.risk import FetchOptions, run_diff
 
     threshold = _fail_level(fail_on)
     opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
@@ -246,7 +246,7 @@ def history(
     verbose: VerboseOpt = False,
 ) -> None:
     """Diff every consecutive pair of published versions: where did behaviour change?"""
-    from distrust.pipeline import FetchOptions, run_history
+    from distrust.pipeline.risk import FetchOptions, run_history
 
     threshold = _fail_level(fail_on)
     opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)

@@ -1,23 +1,15 @@
-"""Walks the stages for each command, so the CLI only parses arguments and picks a report.
-
-Each function here is the whole of one command minus its presentation: it takes plain
-values, calls the stages left to right (discover → resolve → judge; fetch → analyze → judge)
-and returns model records. Nothing in this module prints.
-"""
+"""``distrust inspect``, ``diff`` and ``history``: fetch → analyze → judge. Nothing here prints."""
 
 from __future__ import annotations
 
 import itertools
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from distrust.analyze.profile import build_profile
 from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
 from distrust.analyze.score import assess_diff, assess_profile, with_findings
-from distrust.discover import discover
 from distrust.fetch import (
     FetchedArtifact,
     FetchError,
@@ -29,52 +21,7 @@ from distrust.fetch import (
     pypi_release_list,
 )
 from distrust.intel import npm_semver
-from distrust.intel.store import AdvisoryStore
-from distrust.judge import StoreLookup, check_servers
-from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile, ScanResult
-from distrust.resolve import ResolveContext, resolve_all_detailed
-
-# Global npm prefixes outside any home directory. Only looked at when scanning this machine's
-# real home: a scan of another home (``--home``) must not mix in this machine's packages.
-SYSTEM_NODE_ROOTS = (Path("/usr/local/lib/node_modules"), Path("/usr/lib/node_modules"))
-
-
-@dataclass(frozen=True)
-class ScanOptions:
-    """What ``distrust scan`` was asked to look at."""
-
-    home: Path | None = None
-    projects: tuple[Path, ...] = ()
-    extra_configs: tuple[Path, ...] = ()
-    env: Mapping[str, str] | None = None
-
-
-def run_scan(options: ScanOptions, store: AdvisoryStore | None = None) -> ScanResult:
-    """Discover every configured server, resolve what runs, and judge it against intel and rules."""
-    env = dict(os.environ) if options.env is None else dict(options.env)
-    real_home = options.home is None
-    home = options.home if options.home is not None else Path.home()
-    projects = options.projects or (Path.cwd(),)
-    found = discover(home, projects=projects, extra_configs=options.extra_configs, env=env)
-    ctx = ResolveContext(
-        home=home,
-        projects=tuple(projects),
-        env=env,
-        system_roots=tuple(p for p in SYSTEM_NODE_ROOTS if p.is_dir()) if real_home else (),
-    )
-    resolution = resolve_all_detailed(found.servers, ctx)
-    resolved = resolution.servers
-    intel = store if store is not None else AdvisoryStore.load()
-    findings = check_servers(resolved, StoreLookup(intel))
-    return ScanResult(
-        servers=resolved,
-        findings=findings,
-        notices=(*found.notices, *resolution.notices),
-        configs_read=found.configs_read,
-    )
-
-
-# --- Risk Engine commands: inspect, diff, history ---------------------------------------------
+from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile
 
 Step = Callable[[str], None]
 
