@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from distrust.analyze.diff import compute_changes
 from distrust.analyze.kinds import DYNAMIC
-from distrust.analyze.rules import RiskRule, load_rules
+from distrust.analyze.rules import RiskRule, credential_domains, load_rules
 from distrust.model import Capability, Change, Evidence, Finding, PackageRef, Profile, Severity
 
 # Files that do not run when the package is used: findings there are one level less severe.
@@ -145,6 +145,17 @@ def _values_for(cap: Capability) -> dict[str, str | int]:
     }
 
 
+def _partner_values(partner: Capability | None) -> dict[str, str | int]:
+    if partner is None:
+        return {"partner": "", "partner_file": "", "partner_line": "", "partner_domain": ""}
+    return {
+        "partner": partner.kind,
+        "partner_file": partner.file,
+        "partner_line": partner.line,
+        "partner_domain": domain_of(partner.value),
+    }
+
+
 @dataclass
 class _Hit:
     rule: RiskRule
@@ -193,13 +204,36 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
                 pool = list(profile.capabilities)
             else:
                 pool = by_file.get(cap.file, [])
-            partner = _partners(rule, pool)
+            partner = _foreign_partner(cap, pool) if rule.foreign_host else _partners(rule, pool)
             if partner is None:
                 continue
             hits.append(
                 _Hit(rule, cap, partner if isinstance(partner, Capability) else None, _effective(rule, cap))
             )
     return hits
+
+
+def _foreign_partner(secret: Capability, pool: Sequence[Capability]) -> Capability | None:
+    """A network call to a hard-coded host that the credential read in ``secret`` does not belong to.
+
+    SDKs read their own service's key and call that service; a GitHub token sent anywhere but
+    GitHub is theft. Only well-known credentials (the ``[[credential]]`` table) are judged, so
+    an unfamiliar SDK's key is never mistaken for a foreign one.
+    """
+    home = credential_domains(secret.value)
+    if home is None:
+        return None
+    for cap in pool:
+        if cap.kind not in ("network.request", "network.url", "network.host") or cap.value.endswith(DYNAMIC):
+            continue
+        dom = domain_of(cap.value)
+        if dom and dom not in home and not _is_local(dom):
+            return cap
+    return None
+
+
+def _is_local(domain: str) -> bool:
+    return domain in ("localhost", "127.0.0.1", "0.0.0.0") or domain.endswith((".local", ".localhost"))
 
 
 def _novelty(domain: str, old_domains: set[str]) -> str:
@@ -215,7 +249,7 @@ def _group(hits: Sequence[_Hit], package: PackageRef | None, old_domains: set[st
     groups: dict[tuple[str, str], list[_Hit]] = {}
     for hit in hits:
         vals = _values_for(hit.cap)
-        title = _fmt(hit.rule.title, **vals, partner=hit.partner.kind if hit.partner else "")
+        title = _fmt(hit.rule.title, **vals, **_partner_values(hit.partner))
         groups.setdefault((hit.rule.id, title), []).append(hit)
     findings: list[Finding] = []
     for (rule_id, title), members in groups.items():
@@ -226,9 +260,7 @@ def _group(hits: Sequence[_Hit], package: PackageRef | None, old_domains: set[st
         explanation = _fmt(
             first.rule.explanation,
             **vals,
-            partner=partner.kind if partner else "",
-            partner_file=partner.file if partner else "",
-            partner_line=partner.line if partner else "",
+            **_partner_values(partner),
             novelty=_novelty(str(vals["domain"]), old_domains or set()),
         )
         if len(members) > 1:
@@ -320,7 +352,7 @@ def assess_diff(
     fresh_version_hits = [
         h
         for h in new_version_hits
-        if (h.rule.id, _fmt(h.rule.title, **_values_for(h.cap), partner=h.partner.kind if h.partner else ""))
+        if (h.rule.id, _fmt(h.rule.title, **_values_for(h.cap), **_partner_values(h.partner)))
         not in old_version_titles
     ]
     hits = [h for h, _ in change_hits] + fresh_version_hits
@@ -350,9 +382,7 @@ def _note_worst(
     text = _fmt(
         hit.rule.explanation,
         **vals,
-        partner=partner.kind if partner else "",
-        partner_file=partner.file if partner else "",
-        partner_line=partner.line if partner else "",
+        **_partner_values(partner),
         novelty=_novelty(str(vals["domain"]), old_domains),
     )
     if key not in worst or hit.severity > worst[key][0]:

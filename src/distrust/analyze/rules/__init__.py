@@ -44,6 +44,7 @@ class RiskRule:
     scope: str = "file"
     changed_lines: bool = False
     new_domain: bool = False
+    foreign_host: bool = False
     downgrade_in_tests: bool = True
 
     def value_matches(self, value: str) -> bool:
@@ -120,17 +121,54 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
                 scope=scope,
                 changed_lines=bool(raw.get("changed_lines", False)),
                 new_domain=bool(raw.get("new_domain", False)),
+                foreign_host=bool(raw.get("foreign_host", False)),
                 downgrade_in_tests=test_paths == "downgrade",
             )
         )
     return tuple(rules)
 
 
+def _shipped_text() -> str:
+    return resources.files(__package__).joinpath("risk.toml").read_text(encoding="utf-8")
+
+
 @cache
 def load_rules() -> tuple[RiskRule, ...]:
     """The rules shipped with distrust (parsed once per process)."""
-    text = resources.files(__package__).joinpath("risk.toml").read_text(encoding="utf-8")
-    return parse_rules(text)
+    return parse_rules(_shipped_text())
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A well-known credential (by env name) and the domains it is legitimately sent to."""
+
+    names: re.Pattern[str]
+    domains: frozenset[str]
+
+
+def parse_credentials(text: str) -> tuple[Credential, ...]:
+    """The ``[[credential]]`` table: which service each well-known secret belongs to."""
+    out: list[Credential] = []
+    for i, raw in enumerate(tomllib.loads(text).get("credential", []), start=1):
+        names = _compile(f"credential #{i}", "names", raw.get("names"))
+        domains = raw.get("domains")
+        if names is None or not isinstance(domains, list) or not domains:
+            raise RuleError(f"credential #{i}: needs 'names' (regex) and a non-empty 'domains' list")
+        out.append(Credential(names, frozenset(str(d).lower() for d in domains)))
+    return tuple(out)
+
+
+@cache
+def _credentials() -> tuple[Credential, ...]:
+    return parse_credentials(_shipped_text())
+
+
+def credential_domains(env_name: str) -> frozenset[str] | None:
+    """Domains the named credential belongs to, or None when it is not a well-known one."""
+    for cred in _credentials():
+        if cred.names.search(env_name):
+            return cred.domains
+    return None
 
 
 def rules_markdown(rules: tuple[RiskRule, ...]) -> str:
