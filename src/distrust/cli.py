@@ -295,7 +295,12 @@ def intel_update(
     from distrust.intel.update import import_advisories
 
     report = import_advisories(source)
-    typer.echo(str(report))
+    typer.echo(
+        f"{report.source}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped"
+    )
+    for reason in report.reasons:
+        typer.echo(f"  skipped: {reason}", err=True)
 
 
 @intel_app.command("status")
@@ -304,7 +309,9 @@ def intel_status() -> None:
     from distrust.intel.store import AdvisoryStore
 
     store = AdvisoryStore.load()
-    typer.echo(f"{len(store)} advisories loaded")
+    typer.echo(f"{len(store)} advisories loaded (bundled snapshot + imported)")
+    for notice in store.notices:
+        typer.echo(f"  note: {notice.message}", err=True)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ registry gateway too.
 
 from distrust.intel.osv import IntelError, Ioc
 from distrust.intel.store import AdvisoryStore, MatchResult
-from distrust.intel.update import ImportReport, import_advisories
 
-__all__ = ["AdvisoryStore", "ImportReport", "IntelError", "Ioc", "MatchResult", "import_advisories"]
+# ``distrust.intel.update`` (the importer) is not imported here: it pulls in the HTTP client,
+# which a scan never needs. Import it from its module.
+__all__ = ["AdvisoryStore", "IntelError", "Ioc", "MatchResult"]
