@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +21,7 @@ from distrust import __version__
 from distrust.model import Severity
 
 if TYPE_CHECKING:
+    from distrust.pipeline.risk import Step
     from distrust.report.common import RiskResult
 
 app = typer.Typer(
@@ -174,14 +175,26 @@ def _exit_for(level: Severity, threshold: Severity) -> None:
 
 
 @contextmanager
-def _steps() -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr that names the current step of a long fetch or analysis."""
+def _steps() -> Iterator[Step]:
+    """A progress bar on stderr for long fetches and analyses (only on a terminal)."""
     console = Console(stderr=True)
     if not console.is_terminal:
-        yield lambda _text: None
+        yield _silent
         return
-    with console.status("starting…") as status:
-        yield lambda text: status.update(text)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("starting…", total=None)
+
+        def step(text: str, done: int | None = None, total: int | None = None) -> None:
+            progress.update(task, description=text, completed=done or 0, total=total)
+
+        yield step
+
+
+def _silent(text: str, done: int | None = None, total: int | None = None) -> None:
+    return None
 
 
 @app.command()

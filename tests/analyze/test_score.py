@@ -202,3 +202,13 @@ def test_existing_behaviour_is_not_reported_again_in_a_diff(tmp_path: Path) -> N
     result = assess_diff(_profile(old, cap_old), _profile(new, cap_new))
     assert result.level == Severity.NONE
     assert assess_profile(_profile(new, cap_new)).level == Severity.HIGH
+
+
+def test_rules_md_is_generated_from_the_rule_data() -> None:
+    """RULES.md must be regenerated (`distrust rules --markdown > RULES.md`) when rules change."""
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("distrust"))
+    fresh = subprocess.run([exe, "rules", "--markdown"], capture_output=True, text=True, check=True).stdout
+    assert (Path(__file__).parents[2] / "RULES.md").read_text() == fresh

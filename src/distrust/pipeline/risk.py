@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from distrust.analyze.profile import build_profile
 from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
@@ -23,10 +22,14 @@ from distrust.fetch import (
 from distrust.intel import npm_semver
 from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile
 
-Step = Callable[[str], None]
+
+class Step(Protocol):
+    """Progress callback: what is happening now, and how far along when that is known."""
+
+    def __call__(self, text: str, done: int | None = None, total: int | None = None) -> None: ...
 
 
-def _quiet(_: str) -> None:
+def _quiet(text: str, done: int | None = None, total: int | None = None) -> None:
     return None
 
 
@@ -160,7 +163,8 @@ def run_history(
     notices: list[Notice] = []
     prefix, sep = ("npm:", "@") if ecosystem == Ecosystem.NPM else ("pypi:", "==")
     profiles: list[Profile] = []
-    for release in versions:
+    for i, release in enumerate(versions):
+        step(f"fetching and analysing {name} {release.version}", i, len(versions) * 2 - 1)
         try:
             profiles.append(_profile(f"{prefix}{name}{sep}{release.version}", opts, step))
         except FetchError as exc:
@@ -169,8 +173,12 @@ def run_history(
     if profiles:
         first = InspectResult(profiles[0], assess_profile(profiles[0]))
     steps: list[HistoryStep] = []
-    for old, new in itertools.pairwise(profiles):
-        step(f"comparing {old.artifact.ref.version} → {new.artifact.ref.version}")
+    for i, (old, new) in enumerate(itertools.pairwise(profiles)):
+        step(
+            f"comparing {old.artifact.ref.version} → {new.artifact.ref.version}",
+            len(versions) + i,
+            len(versions) * 2 - 1,
+        )
         dated = next((r for r in versions if r.version == new.artifact.ref.version), None)
         publisher = _npm_publisher(doc, new.artifact.ref.version) if doc else None
         steps.append(
