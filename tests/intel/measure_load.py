@@ -11,7 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from distrust.intel import AdvisoryStore, import_advisories
+from distrust.intel import AdvisoryStore
+from distrust.intel.update import import_advisories
 
 
 def _timed(label: str, action):  # type: ignore[no-untyped-def]

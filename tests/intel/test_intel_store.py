@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from distrust.intel import AdvisoryStore, import_advisories
+from distrust.intel import AdvisoryStore
 from distrust.intel.npm_semver import parse
 from distrust.intel.store import BUNDLED_DIR, BUNDLED_SOURCE
+from distrust.intel.update import import_advisories
 
 BUNDLED = sorted(BUNDLED_DIR.glob("*.json"))
 

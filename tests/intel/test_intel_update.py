@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from distrust.intel import AdvisoryStore, IntelError, import_advisories
+from distrust.intel import AdvisoryStore, IntelError
 from distrust.intel import update as update_module
+from distrust.intel.update import import_advisories
 
 
 def osv(record_id: str, name: str, version: str, modified: str = "2025-01-01T00:00:00Z") -> dict[str, Any]:
