@@ -21,10 +21,12 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# Node-side test tools (reference implementations and schemas), pinned in tests/tools.
-if [ -f tests/tools/package.json ]; then
-  (cd tests/tools && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-fi
+# Node-side test tools (reference implementations, schemas, real MCP peers, a registry), each
+# folder pinned by its own package-lock.json. Install scripts never run.
+for manifest in tests/tools/package.json tests/tools/*/package.json; do
+  [ -f "$manifest" ] || continue
+  (cd "$(dirname "$manifest")" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+done
 
 echo "== ruff"
 .venv/bin/ruff check src tests bench

@@ -15,6 +15,7 @@ def _isolated_state(
     state = tmp_path_factory.mktemp("distrust-state")
     monkeypatch.setenv("DISTRUST_DATA_DIR", str(state / "data"))
     monkeypatch.setenv("DISTRUST_CACHE_DIR", str(state / "cache"))
+    monkeypatch.setenv("DISTRUST_CONFIG_DIR", str(state / "config"))
     yield
 
 

@@ -24,3 +24,9 @@ def cache_dir() -> Path:
     """Re-creatable state (downloaded artifacts): ``$DISTRUST_CACHE_DIR`` or the OS default."""
     override = os.environ.get("DISTRUST_CACHE_DIR")
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP))
+
+
+def config_dir() -> Path:
+    """Settings the user reviews and may commit (``distrust.lock``): ``$DISTRUST_CONFIG_DIR`` or the OS default."""
+    override = os.environ.get("DISTRUST_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP))
