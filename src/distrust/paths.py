@@ -27,6 +27,6 @@ def cache_dir() -> Path:
 
 
 def config_dir() -> Path:
-    """Settings the user reviews and may commit (``distrust.lock``): ``$DISTRUST_CONFIG_DIR`` or the OS default."""
+    """What the user reviews and may commit (``distrust.lock``): ``$DISTRUST_CONFIG_DIR`` or default."""
     override = os.environ.get("DISTRUST_CONFIG_DIR")
     return Path(override) if override else Path(platformdirs.user_config_dir(APP))
