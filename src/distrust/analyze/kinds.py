@@ -51,6 +51,8 @@ KINDS: dict[str, str] = {
     "install.hook": "an install-time hook: npm preinstall/install/postinstall/prepare "
     "(value: 'name: command'), "
     "setup.py cmdclass / code at setup.py top level, a .pth file with import lines",
+    "exec.import_time": "risky code that runs as soon as a Python module is imported (module top level or "
+    "functions it calls): value '<kind> <value>' of the capability that runs",
     # dependencies and binaries
     "dependency": "a declared dependency (value: 'name@spec')",
     "dependency.url": "a dependency fetched from git/http/file/link instead of the registry",

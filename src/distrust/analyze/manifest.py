@@ -304,6 +304,35 @@ def analyze_setup_py(path: str, data: bytes) -> ManifestResult:
     return b.result()
 
 
+# What counts as risky when it runs the moment a module is imported.
+RISKY_AT_IMPORT = frozenset(
+    {
+        "network.request",
+        "process.spawn",
+        "code.decode_exec",
+        "recon.system",
+        "env.enumerate",
+        "file.read.sensitive",
+        "persistence",
+    }
+)
+
+
+def import_time_capabilities(path: str, tree: ast.Module, caps: Iterable[Capability]) -> list[Capability]:
+    """``exec.import_time`` records for risky code that runs as soon as the module is imported.
+
+    Libraries define functions; they rarely *do* network calls or start programs at import.
+    Malicious packages do, because ``import pkg`` (or a ``.pth`` file) is their trigger. The
+    same reachability as setup.py's install time applies: top level and the functions it calls.
+    """
+    lines = _SetupReader(tree).install_time_lines()
+    return [
+        Capability("exec.import_time", f"{cap.kind} {cap.value}", path, cap.line, cap.snippet)
+        for cap in caps
+        if cap.kind in RISKY_AT_IMPORT and cap.line in lines and not _is_local_exec(cap)
+    ]
+
+
 def _is_local_exec(cap: Capability) -> bool:
     """``exec(open("pkg/version.py").read())`` reads a shipped file: common, benign, analysed anyway."""
     return cap.kind == "code.dynamic" and "(file " in cap.value

@@ -22,8 +22,14 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from distrust.analyze import textscan
-from distrust.analyze.manifest import METADATA_PRIORITY, analyze_manifest, manifest_analyzer
-from distrust.analyze.python import analyze_python
+from distrust.analyze.manifest import (
+    METADATA_PRIORITY,
+    analyze_manifest,
+    import_time_capabilities,
+    manifest_analyzer,
+)
+from distrust.analyze.python import analyze_parsed
+from distrust.analyze.python import parse as parse_python
 from distrust.fsutil import ReadError, read_bytes_capped
 from distrust.model import Artifact, Capability, Profile
 
@@ -371,8 +377,11 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
         _analyse_js(rel, data, JS_DIALECTS.get(suffix, "js"), state)
         return
     if suffix in PYTHON_SUFFIXES or (not suffix and interpreter and interpreter.startswith("python")):
-        py = analyze_python(rel, data)
+        tree, problem = parse_python(data)
+        py = analyze_parsed(rel, data, tree, problem)
         state.caps.extend(py.capabilities)
+        if tree is not None:
+            state.caps.extend(import_time_capabilities(rel, tree, py.capabilities))
         state.unanalysed.extend((rel, problem) for problem in py.problems)
         return
     text = data.decode("utf-8", errors="replace")

@@ -31,6 +31,27 @@ _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _HOSTISH = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?$", re.IGNORECASE)
 _URL_IN_TEXT = re.compile(r"[a-z][a-z0-9+.-]*://[^\s'\"<>`]+", re.IGNORECASE)
 _TWO_LEVEL_TLDS = frozenset({"co.uk", "com.au", "co.jp", "com.br", "co.nz", "co.in", "com.cn", "org.uk"})
+# Generic top-level domains seen in real endpoints; any two-letter label counts as a country TLD.
+# Without this, API names such as ``requests.get`` or ``request.request`` read as host names.
+# fmt: off
+_GENERIC_TLDS = frozenset({
+    "com", "net", "org", "io", "dev", "app", "ai", "co", "me", "info", "biz", "xyz", "site", "online",
+    "top", "club", "cloud", "tech", "live", "pro", "fun", "link", "sh", "run", "page", "store", "shop",
+    "space", "website", "digital", "network", "systems", "services", "email", "mail", "gov", "edu", "mil",
+    "int", "arpa", "local", "internal", "onion", "icu", "cc", "tk", "ml", "ga", "cf", "gq", "ws", "ly",
+    "gg", "to", "tv",
+})
+# fmt: on
+# RFC 2606/6761 names and friends: placeholders in docs and tests, never a real destination.
+_PLACEHOLDER_DOMAINS = frozenset(
+    {"example.com", "example.org", "example.net", "localhost", "test", "invalid", "domain.com"}
+)
+# Files that are documentation, not code: what they mention does not run.
+_DOC_FILE = re.compile(
+    r"(^|/)(readme|changelog|changes|history|license|licence|notice|authors|contributing)[^/]*$"
+    r"|\.(md|markdown|rst|txt|html?|adoc)$|(^|/)(PKG-INFO|METADATA)$",
+    re.IGNORECASE,
+)
 _MAX_EVIDENCE = 5
 
 _BASE_SCORE = {
@@ -74,6 +95,30 @@ def is_test_path(path: str) -> bool:
     return bool(_TEST_PATH.search(path))
 
 
+def is_doc_path(path: str) -> bool:
+    """True for documentation files (README, licences, metadata): text that never runs."""
+    return bool(_DOC_FILE.search(path))
+
+
+def is_placeholder_domain(domain: str) -> bool:
+    """Reserved or placeholder names (example.com, localhost, *.test): never a real endpoint."""
+    return domain in _PLACEHOLDER_DOMAINS or domain.endswith((".test", ".invalid", ".localhost"))
+
+
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:  # e.g. "http://[not-ipv6" in a docstring
+        return ""
+
+
+def _looks_like_host(token: str) -> bool:
+    if not _HOSTISH.match(token):
+        return False
+    tld = token.split(":", 1)[0].rsplit(".", 1)[-1].lower()
+    return tld.isdigit() or len(tld) == 2 or tld in _GENERIC_TLDS
+
+
 def domain_of(value: str) -> str:
     """The registrable domain a capability value points at ('' when it names none)."""
     text = value.split("=", 1)[1] if re.match(r"^[a-z_-]+=", value) else value
@@ -81,10 +126,10 @@ def domain_of(value: str) -> str:
     if m := _EMAIL.search(text):
         host = m.group(1)
     elif m := _URL_IN_TEXT.search(text):
-        host = urlsplit(m.group(0)).hostname or ""
+        host = _url_host(m.group(0))
     else:
         for token in text.split():
-            if _HOSTISH.match(token):
+            if _looks_like_host(token):
                 host = token.split(":", 1)[0]
                 break
     host = host.lower().strip(".")
@@ -180,8 +225,13 @@ def _partners(rule: RiskRule, pool: Sequence[Capability]) -> Capability | bool |
 
 
 def _effective(rule: RiskRule, cap: Capability) -> Severity:
-    if rule.downgrade_in_tests and is_test_path(cap.file) and rule.severity > Severity.LOW:
-        return Severity(rule.severity - 1)
+    """The rule's severity where the capability sits: lower in docs and tests, which do not run."""
+    if not rule.test_downgrade:
+        return rule.severity
+    if is_doc_path(cap.file):
+        return Severity(max(Severity.LOW, rule.severity - 2))
+    if is_test_path(cap.file):
+        return Severity(max(Severity.LOW, rule.severity - rule.test_downgrade))
     return rule.severity
 
 
@@ -204,7 +254,13 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
                 pool = list(profile.capabilities)
             else:
                 pool = by_file.get(cap.file, [])
-            partner = _foreign_partner(cap, pool) if rule.foreign_host else _partners(rule, pool)
+            partner: Capability | bool | None
+            if rule.foreign_host:
+                partner = _foreign_partner(cap, pool)
+                if partner is not None and _platforms(pool) < rule.min_platforms:
+                    partner = None
+            else:
+                partner = _partners(rule, pool)
             if partner is None:
                 continue
             hits.append(
@@ -227,9 +283,14 @@ def _foreign_partner(secret: Capability, pool: Sequence[Capability]) -> Capabili
         if cap.kind not in ("network.request", "network.url", "network.host") or cap.value.endswith(DYNAMIC):
             continue
         dom = domain_of(cap.value)
-        if dom and dom not in home and not _is_local(dom):
+        if dom and dom not in home and not _is_local(dom) and not is_placeholder_domain(dom):
             return cap
     return None
+
+
+def _platforms(pool: Sequence[Capability]) -> int:
+    """How many different services' well-known credentials the capabilities read."""
+    return len({d for c in pool if c.kind == "env.read.secret" and (d := credential_domains(c.value))})
 
 
 def _is_local(domain: str) -> bool:
@@ -321,7 +382,7 @@ def _change_hits(
                 continue
             if rule.new_domain:
                 dom = domain_of(cap.value)
-                if not dom or dom in old_domains or cap.value.endswith(DYNAMIC):
+                if not dom or dom in old_domains or cap.value.endswith(DYNAMIC) or is_placeholder_domain(dom):
                     continue
             pool = by_file.get(cap.file, []) if rule.scope == "file" else [c.capability for c in added]
             partner = _partners(rule, pool)

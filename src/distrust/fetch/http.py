@@ -62,13 +62,22 @@ class Http:
         self, policy: RetryPolicy | None = None, *, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.policy = policy or RetryPolicy()
-        timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
-        self._client = httpx.Client(
-            timeout=timeout,
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
-        )
+        self._transport = transport
+        self._made: httpx.Client | None = None
+
+    @property
+    def _client(self) -> httpx.Client:
+        """The httpx client, made on first use: building one loads the CA bundle (~0.3 s), which
+        a fetch answered from the cache never needs."""
+        if self._made is None:
+            timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
+            self._made = httpx.Client(
+                timeout=timeout,
+                follow_redirects=True,
+                headers={"User-Agent": USER_AGENT},
+                transport=self._transport,
+            )
+        return self._made
 
     def __enter__(self) -> Http:
         return self
@@ -77,7 +86,9 @@ class Http:
         self.close()
 
     def close(self) -> None:
-        self._client.close()
+        if self._made is not None:
+            self._made.close()
+            self._made = None
 
     def get_json(self, url: str, *, accept: str = "application/json", not_found: str) -> dict[str, Any]:
         """GET a JSON object. ``not_found`` is the message for a 404 (e.g. "no npm package 'x'")."""

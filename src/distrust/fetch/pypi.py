@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
+from urllib.parse import urljoin
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -191,6 +192,8 @@ def _to_file(entry: dict[str, Any], kind: str, name: str, version: str, where: s
     file_url = entry.get("url")
     if not isinstance(file_url, str) or not file_url:
         raise FetchError(f"{filename} has no download 'url'", where)
+    # Mirrors may answer with URLs relative to the JSON document (``../../packages/…``).
+    file_url = urljoin(f"{where}/json", file_url)
     digests = entry.get("digests")
     sha256 = digests.get("sha256") if isinstance(digests, dict) else None
     if (

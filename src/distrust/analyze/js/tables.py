@@ -255,7 +255,8 @@ REQUIRE_WRAPPERS: frozenset[str] = frozenset({"__importDefault", "__importStar",
 
 # Decoders whose output flowing straight into eval/Function is the classic loader pattern.
 DECODE_MARKERS = re.compile(
-    rb"\batob\s*\(|Buffer\.from\s*\([^()]*,\s*['\"`](?:base64|hex|base64url)['\"`]|fromCharCode|"
+    # Buffer.from(data, encoding) handed to eval decodes whatever the encoding expression says.
+    rb"\batob\s*\(|Buffer\.from\s*\([^()]*,|fromCharCode|"
     rb"\bunescape\s*\(|decodeURIComponent\s*\(|\.toString\(\s*['\"`]base64|\bdecrypt|createDecipher"
 )
 

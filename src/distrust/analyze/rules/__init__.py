@@ -45,7 +45,8 @@ class RiskRule:
     changed_lines: bool = False
     new_domain: bool = False
     foreign_host: bool = False
-    downgrade_in_tests: bool = True
+    min_platforms: int = 1
+    test_downgrade: int = 1  # levels lower in test files (0 = keep); docs are always 2 lower
 
     def value_matches(self, value: str) -> bool:
         if self.value_pattern is not None and not self.value_pattern.search(value):
@@ -101,8 +102,9 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
         except ValueError as exc:
             raise RuleError(f"rule {rule_id}: {exc}") from None
         test_paths = raw.get("test_paths", "downgrade")
-        if test_paths not in ("downgrade", "keep"):
-            raise RuleError(f"rule {rule_id}: test_paths must be 'downgrade' or 'keep'")
+        downgrade = {"keep": 0, "downgrade": 1, "downgrade2": 2}.get(test_paths)
+        if downgrade is None:
+            raise RuleError(f"rule {rule_id}: test_paths must be 'keep', 'downgrade' or 'downgrade2'")
         rules.append(
             RiskRule(
                 id=rule_id,
@@ -122,7 +124,8 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
                 changed_lines=bool(raw.get("changed_lines", False)),
                 new_domain=bool(raw.get("new_domain", False)),
                 foreign_host=bool(raw.get("foreign_host", False)),
-                downgrade_in_tests=test_paths == "downgrade",
+                min_platforms=int(raw.get("min_platforms", 1)),
+                test_downgrade=downgrade,
             )
         )
     return tuple(rules)
