@@ -21,6 +21,7 @@ from distrust import __version__
 from distrust.model import Severity
 
 if TYPE_CHECKING:
+    from distrust.gateway.wrap import WrapReport
     from distrust.pipeline.risk import Step
     from distrust.report.common import RiskResult
 
@@ -293,6 +294,86 @@ def rules(
         typer.echo(f"{r.id}  {r.severity.label:<8}  {r.name}")
     for rr in risk:
         typer.echo(f"{rr.id}  {rr.severity.label:<8}  {rr.name}")
+
+
+HomeOpt = Annotated[Path | None, typer.Option(help="Work on this home directory instead of yours.")]
+ProjectOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--project", help="Also handle project-level configs in DIR (default: current dir)."),
+]
+ClientOpt = Annotated[
+    list[str] | None,
+    typer.Option("--client", help="Only this client (e.g. cursor, claude-desktop); repeatable."),
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Proceed even if a config changed since distrust wrote it.")
+]
+
+
+def _print_wrap(report: WrapReport) -> None:
+    from rich.markup import escape
+
+    console = Console()
+    for outcome in report.files:
+        console.print(
+            f"[bold]{outcome.status:<9}[/] {escape(str(outcome.path))}  ({outcome.client})", highlight=False
+        )
+        if outcome.reason:
+            console.print(f"          {escape(outcome.reason)}", highlight=False)
+        for server in outcome.servers:
+            why = f" — {escape(server.reason)}" if server.reason else ""
+            console.print(f"          {server.action}: {escape(server.name)}{why}", highlight=False)
+        if outcome.backup:
+            console.print(f"          backup: {escape(str(outcome.backup))}", highlight=False)
+    for notice in report.notices:
+        console.print(f"[yellow]note:[/] {escape(notice.message)}", highlight=False)
+    if not report.files:
+        console.print("no MCP client configs found")
+
+
+@app.command()
+def wrap(
+    home: HomeOpt = None,
+    project: ProjectOpt = None,
+    client: ClientOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Rewrite client configs so every server starts through `distrust run` (backed up first)."""
+    from distrust.gateway.wrap import wrap_configs
+
+    exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "distrust" else None
+    command = str(exe) if exe and exe.exists() else str(Path(sys.executable).with_name("distrust"))
+    report = wrap_configs(
+        home or Path.home(),
+        projects=tuple(project or (Path.cwd(),)),
+        clients=set(client) if client else None,
+        distrust_command=command,
+        force=force,
+    )
+    _print_wrap(report)
+    if report.refused:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def unwrap(
+    home: HomeOpt = None,
+    project: ProjectOpt = None,
+    client: ClientOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Restore the client configs `distrust wrap` changed, byte for byte."""
+    from distrust.gateway.wrap import unwrap_configs
+
+    report = unwrap_configs(
+        home or Path.home(),
+        projects=tuple(project or (Path.cwd(),)),
+        clients=set(client) if client else None,
+        force=force,
+    )
+    _print_wrap(report)
+    if report.refused:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @intel_app.command("update")
