@@ -248,7 +248,11 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
         for cap in profile.capabilities:
             if cap.kind not in rule.kinds or not rule.value_matches(cap.value):
                 continue
-            if rule.scope == "install":
+            if rule.file_pattern is not None and not rule.file_pattern.search(cap.file):
+                continue
+            if rule.scope == "line":
+                pool = [c for c in by_file.get(cap.file, []) if c.line == cap.line]
+            elif rule.scope == "install":
                 pool = install_pool
             elif rule.scope == "package":
                 pool = list(profile.capabilities)
