@@ -21,6 +21,8 @@ from distrust import __version__
 from distrust.model import Severity
 
 if TYPE_CHECKING:
+    from distrust.analyze.results import DiffResult
+    from distrust.gateway.locking import Machine
     from distrust.gateway.wrap import WrapReport
     from distrust.pipeline.risk import Step
     from distrust.report.common import RiskResult
@@ -374,6 +376,212 @@ def unwrap(
     _print_wrap(report)
     if report.refused:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+LockPathOpt = Annotated[
+    Path | None, typer.Option("--lock", help="The lock file (default: distrust.lock in the config dir).")
+]
+
+
+def _machine(home: Path | None, project: list[Path] | None) -> Machine:
+    from distrust.gateway.locking import Machine
+
+    projects = tuple(project or (Path.cwd(),))
+    if home is None:
+        return Machine.current(projects)
+    return Machine(home=home, projects=projects, env=dict(os.environ))
+
+
+@app.command()
+def lock(
+    home: HomeOpt = None,
+    project: ProjectOpt = None,
+    server: Annotated[str | None, typer.Option("--server", help="Only this server.")] = None,
+    lock_path: LockPathOpt = None,
+    npm_registry: NpmRegistryOpt = None,
+    pypi_index: PypiIndexOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Lock even versions the Risk Engine rates high.")
+    ] = False,
+) -> None:
+    """Pin every configured server to an exact, verified, inspected version in distrust.lock."""
+    from rich.markup import escape
+
+    from distrust.gateway.locking import Sources, lock_servers
+
+    with _steps() as step:
+        step("locking servers")
+        result = lock_servers(
+            _machine(home, project),
+            server=server,
+            lock_path=lock_path,
+            sources=Sources(npm_registry, pypi_index),
+            force=force,
+        )
+    console = Console()
+    for outcome in result.outcomes:
+        console.print(
+            f"[bold]{outcome.status:<8}[/] {escape(outcome.name)}: {escape(outcome.detail)}", highlight=False
+        )
+        for finding in outcome.findings[:3]:
+            console.print(f"           {finding.severity.label}: {escape(finding.title)}", highlight=False)
+    for notice in result.notices:
+        console.print(f"[yellow]note:[/] {escape(notice.message)}", highlight=False)
+    state = "written" if result.written else "unchanged"
+    console.print(f"lock file {state}: {escape(str(result.lock_path))}", highlight=False)
+    if result.refused:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def verify(
+    home: HomeOpt = None,
+    project: ProjectOpt = None,
+    lock_path: LockPathOpt = None,
+) -> None:
+    """Check this machine against distrust.lock; exit 1 on any drift, listing each difference."""
+    from rich.markup import escape
+
+    from distrust.gateway.locking import verify_machine
+
+    result = verify_machine(_machine(home, project), lock_path=lock_path)
+    console = Console()
+    for drift in result.drifts:
+        mark = "[red]drift[/]" if drift.blocking else "[yellow]note[/] "
+        console.print(f"{mark} {escape(drift.server)}: {escape(drift.detail)}", highlight=False)
+    for notice in result.notices:
+        console.print(f"[yellow]note:[/] {escape(notice.message)}", highlight=False)
+    if result.drifted:
+        raise typer.Exit(EXIT_FINDINGS)
+    console.print(f"machine matches {escape(str(result.lock_path))}", highlight=False)
+
+
+@app.command()
+def update(
+    name: Annotated[str, typer.Argument(help="The locked server to update.")],
+    to: Annotated[str | None, typer.Option("--to", help="Version to move to (default: latest).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Approve without asking (for scripts).")] = False,
+    lock_path: LockPathOpt = None,
+    npm_registry: NpmRegistryOpt = None,
+    pypi_index: PypiIndexOpt = None,
+) -> None:
+    """Show the Risk Engine diff from the locked version and move only after approval."""
+    from distrust.gateway.locking import Sources, update_server
+
+    def approve(diff: DiffResult) -> bool:
+        _render_risk(diff, OutputFormat.table, None, verbose=False)
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            Console(stderr=True).print(
+                "not approved: no terminal to ask on (use --yes to approve in scripts)"
+            )
+            return False
+        return typer.confirm(f"Move {name} to this version?", default=False)
+
+    result = update_server(
+        name, approve=approve, to_version=to, lock_path=lock_path, sources=Sources(npm_registry, pypi_index)
+    )
+    typer.echo(f"{name}: {result.status} ({result.old_version} → {result.new_version})")
+    if result.status == "declined":
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def approve(
+    name: Annotated[str, typer.Argument(help="The server whose changed tools you reviewed.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Approve without asking.")] = False,
+    lock_path: LockPathOpt = None,
+) -> None:
+    """Show how a server's tools changed and pin the new definitions once you agree."""
+    from rich.markup import escape
+
+    from distrust.gateway.runner import approve as approve_tools
+    from distrust.gateway.runner import pending_approval
+
+    lines, _ = pending_approval(name, lock_path=lock_path)
+    console = Console()
+    for line in lines:
+        console.print(escape(line), highlight=False)
+    if not yes and not (sys.stdin.isatty() and typer.confirm(f"Pin these tools for {name}?", default=False)):
+        console.print("not approved")
+        raise typer.Exit(EXIT_FINDINGS)
+    approve_tools(name, lock_path=lock_path)
+    console.print(f"{escape(name)}: new tool definitions pinned", highlight=False)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    server: Annotated[str | None, typer.Option("--server", help="Run this locked server.")] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name for an ad-hoc command's pins and log.")
+    ] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", help="Env key to pass to an ad-hoc command (repeatable).")
+    ] = None,
+    lock_path: LockPathOpt = None,
+) -> None:
+    """Run an MCP server behind distrust's relay: `run --server NAME` or `run -- CMD ARGS…`."""
+    from distrust.gateway.runner import run_adhoc, run_locked
+
+    command = list(ctx.args)
+    if server and command:
+        raise typer.BadParameter("give either --server NAME or a command after --, not both")
+    if server:
+        code = run_locked(server, lock_path=lock_path)
+    elif command:
+        code = run_adhoc(command, name=name, env_keys=tuple(env or ()))
+    else:
+        raise typer.BadParameter("give --server NAME or a command after --")
+    raise typer.Exit(code)
+
+
+@app.command("log")
+def log_command(
+    server: Annotated[str | None, typer.Option("--server", help="Only calls to this server.")] = None,
+    tool: Annotated[str | None, typer.Option("--tool", help="Only calls of this tool.")] = None,
+    decision: Annotated[
+        str | None, typer.Option("--decision", help="allowed, blocked-pin, server-died, …")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many calls.")] = 50,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")] = False,
+) -> None:
+    """List recorded tool calls (newest first), with arguments already redacted."""
+    import json as _json
+
+    from rich.table import Table
+
+    from distrust.gateway.audit import query
+
+    try:
+        entries = query(server=server, tool=tool, decision=decision, limit=limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--decision") from None
+    if json_out:
+        for e in entries:
+            record = {
+                "started": e.started.isoformat(),
+                "server": e.server,
+                "tool": e.tool,
+                "call_id": e.call_id,
+                "decision": e.decision,
+                "latency_ms": e.latency_ms,
+                "result_bytes": e.result_bytes,
+                "is_error": e.is_error,
+                "error": e.error,
+                "arguments": e.arguments,
+                "detail": e.detail,
+            }
+            typer.echo(_json.dumps(record))
+        return
+    table = Table("started", "server", "tool", "decision", "ms", "arguments")
+    for e in entries:
+        latency = f"{e.latency_ms:.1f}" if e.latency_ms is not None else "—"
+        table.add_row(
+            e.started.strftime("%Y-%m-%d %H:%M:%S"), e.server, e.tool, e.decision, latency, e.arguments[:60]
+        )
+    Console().print(table if entries else "no tool calls recorded")
 
 
 @intel_app.command("update")
