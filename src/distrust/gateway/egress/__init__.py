@@ -9,7 +9,7 @@ through :class:`IntentSource`, so the tool call that caused it fails with a clea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -59,7 +59,7 @@ class Verdict:
     field: str | None = None  # the offending field, e.g. "Bcc"
     value: str | None = None  # the offending value, e.g. "phan@giftshop.club"
     call_id: str | None = None  # the tool call the request belongs to, when known
-    recipients: tuple[Recipient, ...] = field(default=())
+    recipients: tuple[Recipient, ...] = ()
 
 
 class IntentSource(Protocol):
