@@ -15,6 +15,7 @@ from pathlib import Path
 
 from distrust import paths
 from distrust.gateway.audit import AuditLog
+from distrust.gateway.http_relay import RemoteUrlError, check_remote_url, run_http_relay
 from distrust.gateway.launch import ServerLaunch, minimal_env
 from distrust.gateway.lock import LockSurfaceStore, approve_server, default_lock_path, load_lock
 from distrust.gateway.pins import FileSurfaceStore, diff_surfaces
@@ -39,9 +40,11 @@ def run_locked(name: str, *, lock_path: Path | None = None, environ: Mapping[str
     if entry is None:
         known = ", ".join(s.name for s in lock.servers) or "none"
         raise RunError(f"{name!r} is not in {lock_file} (locked servers: {known}); run `distrust lock` first")
+    if entry.launch is not None and entry.launch.transport in REMOTE_TRANSPORTS:
+        return _run_remote(name, entry.launch.url, lock_file)
     if entry.launch is None or entry.launch.transport != "stdio" or not entry.launch.command:
         raise RunError(
-            f"{name}: only locked stdio servers can be run for now "
+            f"{name}: only locked stdio and streamable-HTTP servers can be run for now "
             f"(this entry is {entry.kind}, transport {entry.launch.transport if entry.launch else 'none'})"
         )
     if entry.store is not None:
@@ -52,6 +55,24 @@ def run_locked(name: str, *, lock_path: Path | None = None, environ: Mapping[str
     audit = AuditLog()
     try:
         return run_stdio(launch, server_name=name, surfaces=LockSurfaceStore(lock_file), audit=audit)
+    finally:
+        audit.close()
+
+
+REMOTE_TRANSPORTS = ("http", "streamable-http")
+
+
+def _run_remote(name: str, url: str | None, lock_file: Path) -> int:
+    """A locked remote server: relay stdio to its URL, with the lock's pins and the audit log."""
+    if not url:
+        raise RunError(f"{name}: the lock entry has a remote transport but no url; run `distrust lock` again")
+    try:
+        check_remote_url(url)
+    except RemoteUrlError as exc:
+        raise RunError(f"{name}: {exc}") from None
+    audit = AuditLog()
+    try:
+        return run_http_relay(url, server_name=name, surfaces=LockSurfaceStore(lock_file), audit=audit)
     finally:
         audit.close()
 
