@@ -258,6 +258,10 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
                 pool = list(profile.capabilities)
             else:
                 pool = by_file.get(cap.file, [])
+            if rule.min_distinct > 1:
+                same = {c.value for c in pool if c.kind == cap.kind and rule.value_matches(c.value)}
+                if len(same) < rule.min_distinct:
+                    continue
             partner: Capability | bool | None
             if rule.foreign_host:
                 partner = _foreign_partner(cap, pool)

@@ -371,6 +371,7 @@ class Gateway:
             return self._untracked(message, result)
         if pending.method == "tools/call" and pending.call is not None:
             is_error = bool(result.get("isError")) if isinstance(result, dict) else None
+            flagged = self._flags.get(pending.call.entry_id)
             self._finish(
                 pending.call,
                 out,
@@ -380,6 +381,8 @@ class Gateway:
                 is_error=is_error,
                 error=message.get("error"),
             )
+            if flagged is not None and flagged[0] == "blocked-egress":
+                return egress_blocked_response(message, flagged[1])
             return None
         if not isinstance(result, dict):
             return None
@@ -472,6 +475,23 @@ class Gateway:
 _SERVER_INTEREST = (b'"tools"', b"instructions", b"list_changed", b"\\")
 
 _ID_RE = re.compile(rb'"id"\s*:\s*(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.){0,200}")')
+
+
+def egress_blocked_response(message: dict[str, Any], detail: str) -> dict[str, Any]:
+    """The tool result the client sees when distrust blocked a request the call made.
+
+    The server only saw a 403 from the egress proxy and may report it vaguely; the user must
+    learn what was blocked and why, so the reason leads and the server's own text follows.
+    """
+    text = f"distrust blocked an outbound request made by this tool call: {detail}"
+    result = message.get("result")
+    original = result.get("content") if isinstance(result, dict) else None
+    content = [{"type": "text", "text": text}]
+    if isinstance(original, list):
+        content.extend(c for c in original if isinstance(c, dict))
+    elif "error" in message:
+        content.append({"type": "text", "text": f"server error: {json.dumps(message['error'])[:500]}"})
+    return {"jsonrpc": "2.0", "id": message.get("id"), "result": {"content": content, "isError": True}}
 
 
 def _id_text(request_id: Any) -> str:

@@ -46,6 +46,7 @@ class RiskRule:
     new_domain: bool = False
     foreign_host: bool = False
     min_platforms: int = 1
+    min_distinct: int = 1  # distinct trigger values needed in scope (a stealer's shopping list)
     file_pattern: re.Pattern[str] | None = None  # only capabilities in files whose path matches
     test_downgrade: int = 1  # levels lower in test files (0 = keep); docs are always 2 lower
 
@@ -126,6 +127,7 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
                 new_domain=bool(raw.get("new_domain", False)),
                 foreign_host=bool(raw.get("foreign_host", False)),
                 min_platforms=int(raw.get("min_platforms", 1)),
+                min_distinct=int(raw.get("min_distinct", 1)),
                 file_pattern=_compile(rule_id, "file_pattern", raw.get("file_pattern")),
                 test_downgrade=downgrade,
             )
