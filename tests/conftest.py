@@ -16,6 +16,10 @@ def _isolated_state(
     monkeypatch.setenv("DISTRUST_DATA_DIR", str(state / "data"))
     monkeypatch.setenv("DISTRUST_CACHE_DIR", str(state / "cache"))
     monkeypatch.setenv("DISTRUST_CONFIG_DIR", str(state / "config"))
+    # The Node proxy preload, installed from its pinned lock by scripts/test.sh (no network here).
+    preload = Path(__file__).parent / "tools" / "preload"
+    if (preload / "node_modules").is_dir():
+        monkeypatch.setenv("DISTRUST_NODE_PRELOAD_DIR", str(preload))
     yield
 
 

@@ -520,18 +520,37 @@ def run(
     env: Annotated[
         list[str] | None, typer.Option("--env", help="Env key to pass to an ad-hoc command (repeatable).")
     ] = None,
+    allow_host: Annotated[
+        list[str] | None, typer.Option("--allow-host", help="Host an ad-hoc command may reach (repeatable).")
+    ] = None,
+    allow_recipient: Annotated[
+        list[str] | None,
+        typer.Option("--allow-recipient", help="Address or @domain always allowed as a mail recipient."),
+    ] = None,
+    no_sandbox: Annotated[
+        bool, typer.Option("--no-sandbox", help="Run without bubblewrap (logged; egress is not enforced).")
+    ] = False,
     lock_path: LockPathOpt = None,
 ) -> None:
-    """Run an MCP server behind distrust's relay: `run --server NAME` or `run -- CMD ARGS…`."""
+    """Run an MCP server behind distrust's relay, sandboxed: `run --server NAME` or `run -- CMD ARGS…`."""
     from distrust.gateway.runner import run_adhoc, run_locked
 
     command = list(ctx.args)
     if server and command:
         raise typer.BadParameter("give either --server NAME or a command after --, not both")
+    if no_sandbox:
+        Console(stderr=True).print("distrust: --no-sandbox: the server can reach the network directly")
     if server:
-        code = run_locked(server, lock_path=lock_path)
+        code = run_locked(server, lock_path=lock_path, sandbox=not no_sandbox)
     elif command:
-        code = run_adhoc(command, name=name, env_keys=tuple(env or ()))
+        code = run_adhoc(
+            command,
+            name=name,
+            env_keys=tuple(env or ()),
+            allow_hosts=tuple(allow_host or ()),
+            recipients=tuple(allow_recipient or ()),
+            sandbox=not no_sandbox,
+        )
     else:
         raise typer.BadParameter("give --server NAME or a command after --")
     raise typer.Exit(code)

@@ -15,11 +15,18 @@ from pathlib import Path
 
 from distrust import paths
 from distrust.gateway.audit import AuditLog
+from distrust.gateway.guarded import (
+    EgressSettings,
+    GuardError,
+    known_iocs,
+    overrides_from_env,
+    run_guarded,
+    script_paths,
+)
 from distrust.gateway.http_relay import RemoteUrlError, check_remote_url, run_http_relay
 from distrust.gateway.launch import ServerLaunch, minimal_env
 from distrust.gateway.lock import LockSurfaceStore, approve_server, default_lock_path, load_lock
 from distrust.gateway.pins import FileSurfaceStore, diff_surfaces
-from distrust.gateway.relay import run_stdio
 from distrust.gateway.store import verify_store_entry
 
 
@@ -32,7 +39,13 @@ def _declared_env(keys: Sequence[str], environ: Mapping[str, str]) -> dict[str, 
     return {k: environ[k] for k in keys if k in environ}
 
 
-def run_locked(name: str, *, lock_path: Path | None = None, environ: Mapping[str, str] | None = None) -> int:
+def run_locked(
+    name: str,
+    *,
+    lock_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    sandbox: bool = True,
+) -> int:
     """Run the locked server ``name`` from the store through the relay; returns the exit code."""
     lock_file = lock_path or default_lock_path()
     lock = load_lock(lock_file)
@@ -49,14 +62,37 @@ def run_locked(name: str, *, lock_path: Path | None = None, environ: Mapping[str
         )
     if entry.store is not None:
         verify_store_entry(Path(entry.store.path), entry.store.digest)
-    env = minimal_env(_declared_env(entry.env_keys, environ if environ is not None else os.environ))
+    source = environ if environ is not None else os.environ
+    env = minimal_env(_declared_env(entry.env_keys, source))
     env.setdefault("PYTHONDONTWRITEBYTECODE", "1")  # a Python server must not add files to the store
     launch = ServerLaunch(command=(entry.launch.command, *entry.launch.args), env=env, cwd=None)
+    settings = EgressSettings(
+        allow_hosts=entry.egress_allow,
+        recipients=entry.recipients,
+        ro_paths=(Path(entry.store.path),) if entry.store is not None else script_paths(launch.command),
+        rw_paths=tuple(Path(p) for p in entry.fs_grants),
+        overrides=_overrides(source),
+        iocs=known_iocs(),
+    )
     audit = AuditLog()
     try:
-        return run_stdio(launch, server_name=name, surfaces=LockSurfaceStore(lock_file), audit=audit)
+        return run_guarded(
+            launch,
+            server_name=name,
+            surfaces=LockSurfaceStore(lock_file),
+            audit=audit,
+            settings=settings,
+            sandbox=sandbox,
+        )
     finally:
         audit.close()
+
+
+def _overrides(environ: Mapping[str, str]) -> dict[str, str]:
+    try:
+        return overrides_from_env(environ)
+    except GuardError as exc:
+        raise RunError(str(exc)) from None
 
 
 REMOTE_TRANSPORTS = ("http", "streamable-http")
@@ -90,17 +126,30 @@ def run_adhoc(
     name: str | None = None,
     env_keys: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    allow_hosts: Sequence[str] = (),
+    recipients: Sequence[str] = (),
+    sandbox: bool = True,
 ) -> int:
-    """Run any command behind the relay; tools are pinned in distrust's data dir under ``name``."""
+    """Run any command behind the relay, sandboxed; tools are pinned in the data dir under ``name``."""
     if not command:
         raise RunError("nothing to run: give a command after `--`")
     server = name or adhoc_name(command)
-    env = minimal_env(_declared_env(env_keys, environ if environ is not None else os.environ))
+    source = environ if environ is not None else os.environ
+    env = minimal_env(_declared_env(env_keys, source))
     launch = ServerLaunch(command=tuple(command), env=env, cwd=None)
+    settings = EgressSettings(
+        allow_hosts=tuple(allow_hosts),
+        recipients=tuple(recipients),
+        ro_paths=script_paths(command),
+        overrides=_overrides(source),
+        iocs=known_iocs(),
+    )
     pins = FileSurfaceStore(paths.data_dir() / "pins" / f"{server}.json")
     audit = AuditLog()
     try:
-        return run_stdio(launch, server_name=server, surfaces=pins, audit=audit)
+        return run_guarded(
+            launch, server_name=server, surfaces=pins, audit=audit, settings=settings, sandbox=sandbox
+        )
     finally:
         audit.close()
 
