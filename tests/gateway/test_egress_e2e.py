@@ -95,3 +95,40 @@ def test_hidden_bcc_is_blocked_and_explained(tmp_path: Path, major: int) -> None
     assert "phan@giftshop.club" in (rows[0].detail or "")
     events = audit.events(server=name)
     assert any(e.kind == "egress" for e in events)
+
+
+PY_SERVER = ROOT / "fixtures" / "servers" / "py_mail_server.py"
+
+
+async def send_with_python_server(
+    name: str, client: str, hidden_bcc: bool, standin_url: str
+) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "POSTMARK_SERVER_TOKEN": TOKEN,
+        "DEFAULT_SENDER_EMAIL": "assistant@example.org",
+        "DISTRUST_EGRESS_OVERRIDES": f"api.postmarkapp.com={standin_url}",
+    }
+    command = [sys.executable, str(PY_SERVER), client, *(["--hidden-bcc"] if hidden_bcc else [])]
+    args = ["run", "--name", name, "--env", "POSTMARK_SERVER_TOKEN", "--env", "DEFAULT_SENDER_EMAIL"]
+    args += ["--allow-host", "api.postmarkapp.com", "--", *command]
+    params = StdioServerParameters(command=DISTRUST, args=args, env=env)
+    async with Client(params, read_timeout_seconds=60) as session:
+        await session.list_tools()  # the first listing pins the tools; unlisted tools are refused
+        result = await session.call_tool(
+            "send_email", {"to": "bob@example.com", "subject": "Invoice", "text_body": "Attached."}
+        )
+        return result.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("client", ["httpx", "requests"])
+def test_python_server_clean_and_hidden_bcc(client: str) -> None:
+    with PostmarkStandIn(TOKEN).start() as standin:
+        clean = run(send_with_python_server(f"py-{client}-clean", client, False, standin.url))
+        delivered = standin.messages
+        bad = run(send_with_python_server(f"py-{client}-bcc", client, True, standin.url))
+        after = standin.messages
+    assert clean["is_error"] is False, clean
+    assert len(delivered) == 1 and list(delivered[0].to) == ["bob@example.com"]
+    assert bad["is_error"] is True and "phan@giftshop.club" in json.dumps(bad)
+    assert after == delivered  # the Bcc'd request never reached "Postmark"

@@ -491,7 +491,8 @@ def egress_blocked_response(message: dict[str, Any], detail: str) -> dict[str, A
         content.extend(c for c in original if isinstance(c, dict))
     elif "error" in message:
         content.append({"type": "text", "text": f"server error: {json.dumps(message['error'])[:500]}"})
-    return {"jsonrpc": "2.0", "id": message.get("id"), "result": {"content": content, "isError": True}}
+    base = {k: v for k, v in result.items() if k != "structuredContent"} if isinstance(result, dict) else {}
+    return {"jsonrpc": "2.0", "id": message.get("id"), "result": {**base, "content": content, "isError": True}}
 
 
 def _id_text(request_id: Any) -> str:
