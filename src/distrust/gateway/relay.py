@@ -492,7 +492,8 @@ def egress_blocked_response(message: dict[str, Any], detail: str) -> dict[str, A
     elif "error" in message:
         content.append({"type": "text", "text": f"server error: {json.dumps(message['error'])[:500]}"})
     base = {k: v for k, v in result.items() if k != "structuredContent"} if isinstance(result, dict) else {}
-    return {"jsonrpc": "2.0", "id": message.get("id"), "result": {**base, "content": content, "isError": True}}
+    blocked = {**base, "content": content, "isError": True}
+    return {"jsonrpc": "2.0", "id": message.get("id"), "result": blocked}
 
 
 def _id_text(request_id: Any) -> str:
