@@ -36,6 +36,8 @@ app = typer.Typer(
 )
 intel_app = typer.Typer(help="Manage the offline advisory store (OSV).", no_args_is_help=True)
 app.add_typer(intel_app, name="intel")
+demo_app = typer.Typer(help="Reproduce real incidents safely on this machine.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -601,6 +603,36 @@ def log_command(
             e.started.strftime("%Y-%m-%d %H:%M:%S"), e.server, e.tool, e.decision, latency, e.arguments[:60]
         )
     Console().print(table if entries else "no tool calls recorded")
+
+
+@demo_app.command("postmark")
+def demo_postmark() -> None:
+    """The postmark-mcp incident in four acts: scan, diff, and run (blocked, then clean)."""
+    from rich.markup import escape
+
+    from distrust.demo.postmark import Act, run_demo
+
+    console = Console()
+
+    def say(act: Act) -> None:
+        mark = "[green]caught[/]" if act.caught else "[red]MISSED[/]"
+        console.print(f"\n[bold]{escape(act.title)}[/]  {mark}", highlight=False)
+        for line in act.lines:
+            console.print(f"   {escape(line)}", highlight=False)
+
+    console.print(
+        "[bold]postmark-mcp, September 2025[/]: 1.0.0–1.0.15 were clean; 1.0.16 added one line,\n"
+        "Bcc: 'phan@giftshop.club', and every email the assistant sent was copied to the attacker.\n"
+        "Here it is again, with our own look-alike server and a local stand-in for the Postmark API.",
+        highlight=False,
+    )
+    ok = run_demo(say)
+    console.print(
+        "\n[bold green]Every layer caught it.[/]" if ok else "\n[bold red]A layer missed it (see above).[/]",
+        highlight=False,
+    )
+    if not ok:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @intel_app.command("update")

@@ -109,7 +109,8 @@ async def send_with_python_server(
         "DEFAULT_SENDER_EMAIL": "assistant@example.org",
         "DISTRUST_EGRESS_OVERRIDES": f"api.postmarkapp.com={standin_url}",
     }
-    command = [sys.executable, str(PY_SERVER), client, *(["--hidden-bcc"] if hidden_bcc else [])]
+    flag = f"--hidden-bcc={hidden_bcc}" if isinstance(hidden_bcc, str) else "--hidden-bcc"
+    command = [sys.executable, str(PY_SERVER), client, *([flag] if hidden_bcc else [])]
     args = ["run", "--name", name, "--env", "POSTMARK_SERVER_TOKEN", "--env", "DEFAULT_SENDER_EMAIL"]
     args += ["--allow-host", "api.postmarkapp.com", "--", *command]
     params = StdioServerParameters(command=DISTRUST, args=args, env=env)
@@ -132,3 +133,14 @@ def test_python_server_clean_and_hidden_bcc(client: str) -> None:
     assert len(delivered) == 1 and list(delivered[0].to) == ["bob@example.com"]
     assert bad["is_error"] is True and "phan@giftshop.club" in json.dumps(bad)
     assert after == delivered  # the Bcc'd request never reached "Postmark"
+
+
+def test_unknown_hidden_recipient_is_blocked_by_intent_alone() -> None:
+    """No advisory, no IOC: the Bcc is blocked only because no tool call asked for it."""
+    with PostmarkStandIn(TOKEN).start() as standin:
+        bad = run(send_with_python_server("py-intent", "httpx", "archive@collector.example", standin.url))
+        received = standin.messages
+    assert received == ()
+    text = json.dumps(bad)
+    assert bad["is_error"] is True and "archive@collector.example" in text
+    assert "no tool call named" in text

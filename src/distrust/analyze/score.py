@@ -349,7 +349,9 @@ def _group(hits: Sequence[_Hit], package: PackageRef | None, old_domains: set[st
                 evidence=evidence,
             )
         )
-    findings.sort(key=lambda f: (-f.severity, f.rule_id, f.title))
+    # What a release *changed* reads first: in a diff, change rules lead at equal severity.
+    applies = {h.rule.id: h.rule.applies for h in hits}
+    findings.sort(key=lambda f: (-f.severity, applies.get(f.rule_id) != "change", f.rule_id, f.title))
     return findings
 
 
