@@ -20,10 +20,12 @@ def test_demo_postmark_catches_the_attack_at_every_layer() -> None:
     if not (MODULES / "postmark").is_dir():
         pytest.skip("tests/tools/postmark4 is not installed (run scripts/test.sh)")
     env = {**os.environ, "DISTRUST_DEMO_NODE_MODULES": str(MODULES)}
-    proc = subprocess.run([DISTRUST, "demo", "postmark"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [DISTRUST, "demo", "postmark"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert out.count("caught") == 4 and "MISSED" not in out
+    assert out.count("  caught") == 4 and "MISSED" not in out and "Every layer caught it." in out
     assert "MAL-2025-47604" in out
     assert "DT-RISK-003" in out
     assert "phan@giftshop.club" in out
