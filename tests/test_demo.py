@@ -25,7 +25,8 @@ def test_demo_postmark_catches_the_attack_at_every_layer() -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert out.count("  caught") == 4 and "MISSED" not in out and "Every layer caught it." in out
+    assert "MISSED" not in out and "Every layer caught it." in out
+    assert out.count("caught") == 5  # one mark per act, and the closing line
     assert "MAL-2025-47604" in out
     assert "DT-RISK-003" in out
     assert "phan@giftshop.club" in out
