@@ -11,7 +11,8 @@ A small asyncio HTTP/1.1 upstream answers every request with a fixed JSON body. 
 
 Each is measured on a kept-alive connection (the common case: one tunnel, many requests) and
 with a new connection per request (CONNECT + TLS handshake every time). Target: added p50 < 3 ms
-on keep-alive. Run from the repository root:
+on keep-alive. It also times sandbox start-up (a trivial program direct vs inside the sandbox
+``distrust run`` builds; target: under 30 ms added). Run from the repository root:
 
     .venv/bin/python bench/egress.py [--requests 2000] [--new-connections 300]
 """
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000, help="keep-alive requests per side")
     parser.add_argument("--new-connections", type=int, default=300, help="new-connection requests per side")
+    parser.add_argument("--startups", type=int, default=20, help="sandbox start-up runs per program")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -185,7 +187,51 @@ def main(argv: list[str] | None = None) -> int:
     added = rows[0][4] - rows[0][2]
     verdict = "OK" if added < 3.0 else "OVER TARGET"
     print(f"keep-alive added p50 {added:.2f} ms (target < 3 ms): {verdict}")
+    startup = sandbox_startup(args.startups)
+    if startup:
+        print(f"\n{'sandbox start-up':<22}{'n':>5}{'direct p50':>12}{'sandboxed p50':>15}{'added':>9}")
+        for label, n, direct, boxed in startup:
+            print(f"{label:<22}{n:>5}{direct:>10.1f}ms{boxed:>13.1f}ms{boxed - direct:>7.1f}ms")
     return 0 if added < 3.0 else 1
+
+
+def sandbox_startup(runs: int) -> list[tuple[str, int, float, float]]:
+    """Median time to start and finish a trivial program, direct and inside the sandbox.
+
+    The sandbox is the one ``distrust run`` uses (bubblewrap, mounts, the socat bridge to an
+    egress socket, proxy environment); a throwaway unix socket stands in for the proxy.
+    """
+    import socket
+
+    from distrust.gateway.launch import ServerLaunch
+    from distrust.gateway.sandbox import SandboxSpec, probe, sandboxed
+
+    if not probe().ok or runs <= 0:
+        print(f"sandbox start-up: skipped ({probe().reason or 'no runs'})")
+        return []
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="dt-bench-") as tmp:
+        sock_path = Path(tmp) / "egress.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(sock_path))
+        listener.listen(16)
+        try:
+            for label, argv in (("true", ["true"]), ("python -c 0", [sys.executable, "-c", "0"]),
+                                ("node -e 0", ["node", "-e", "0"])):  # fmt: skip
+                launch = ServerLaunch(command=tuple(argv), env={"PATH": "/usr/bin:/bin"}, cwd=None)
+                boxed = sandboxed(launch, SandboxSpec(egress_socket=sock_path))
+                times = {}
+                for name, cmd in (("direct", launch), ("sandboxed", boxed)):
+                    samples = []
+                    for _ in range(runs):
+                        start = time.perf_counter()
+                        subprocess.run(list(cmd.command), env=dict(cmd.env), check=True, capture_output=True)
+                        samples.append((time.perf_counter() - start) * 1000)
+                    times[name] = statistics.median(samples)
+                rows.append((label, runs, times["direct"], times["sandboxed"]))
+        finally:
+            listener.close()
+    return rows
 
 
 def measure(
