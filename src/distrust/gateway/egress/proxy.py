@@ -70,12 +70,20 @@ EventSink = Callable[[dict[str, Any]], None]
 ContextSource = Callable[[], InspectionContext]
 
 
-def _brotli_decompressor() -> Callable[[bytes], bytes] | None:
+def _brotli_decompressor() -> Callable[[bytes, int], bytes] | None:
+    """A capped brotli decoder: stops once the output passes ``limit`` (a br bomb stays small)."""
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         return None
-    decompress: Callable[[bytes], bytes] = brotli.decompress
+
+    def decompress(data: bytes, limit: int) -> bytes:
+        decoder = brotli.Decompressor()
+        out = bytearray(decoder.process(data, output_buffer_limit=limit + 1))
+        while len(out) <= limit and not decoder.is_finished() and not decoder.can_accept_more_data():
+            out += decoder.process(b"", output_buffer_limit=limit + 1 - len(out))
+        return bytes(out)
+
     return decompress
 
 
@@ -107,7 +115,7 @@ def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
             body = _inflate(body, layer, limit)
         elif layer == "br" and _BROTLI is not None:
             try:
-                body = _BROTLI(body)
+                body = _BROTLI(body, limit)
             except Exception as exc:  # brotli raises its own error type
                 raise RequestRefused(400, f"request body is not valid br data ({exc})") from None
         else:
