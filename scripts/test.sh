@@ -12,6 +12,7 @@ command -v npm >/dev/null || need_apt+=(npm)
 command -v git >/dev/null || need_apt+=(git)
 command -v bwrap >/dev/null || need_apt+=(bubblewrap)
 command -v socat >/dev/null || need_apt+=(socat)
+command -v chromium >/dev/null || need_apt+=(chromium)  # renders the HTML hunt report in tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
