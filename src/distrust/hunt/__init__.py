@@ -9,7 +9,7 @@ recovery. These records are what the pieces exchange.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from distrust.model import Notice
 
@@ -58,12 +58,20 @@ class HuntResult:
     per_day: tuple[tuple[date, int], ...] = ()
     credentials_to_rotate: tuple[str, ...] = field(default=())  # env keys and redacted secrets
 
+    def _times(self) -> list[datetime]:
+        # Logs without a zone (syslog) are read as UTC, so they compare with zoned ones.
+        return [
+            t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+            for e in self.exposures
+            if (t := e.record.sent) is not None
+        ]
+
     @property
     def first(self) -> datetime | None:
-        times = [e.record.sent for e in self.exposures if e.record.sent is not None]
+        times = self._times()
         return min(times) if times else None
 
     @property
     def last(self) -> datetime | None:
-        times = [e.record.sent for e in self.exposures if e.record.sent is not None]
+        times = self._times()
         return max(times) if times else None
