@@ -1,0 +1,256 @@
+"""Helpers every mail source shares: addresses, headers, dates, bodies, and the error type.
+
+Each source reads a different container (an API, an mbox, a syslog file), but they must agree on
+what a recipient *is* (a bare, lower-cased address) and must all survive hostile input: a
+malformed header or an unknown charset in one message is reported as a :class:`Notice` and never
+stops the hunt, because an attacker who can make us skip a message can hide a Bcc in it.
+"""
+
+from __future__ import annotations
+
+import email.errors
+import email.header
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from email.message import Message
+from email.parser import BytesParser
+from email.policy import compat32
+from email.utils import getaddresses, parsedate_to_datetime
+from pathlib import Path
+
+from distrust.hunt import MailRecord
+from distrust.model import Notice
+
+BODY_CAP = 8192
+"""Characters of body text kept per message: enough to classify (password reset, OTP, invoice)."""
+
+MESSAGE_BYTES_CAP = 256 * 1024
+"""Bytes of one message fed to the parser; the rest (attachments) is skipped, keeping memory flat."""
+
+
+class HuntError(Exception):
+    """A hunt cannot go on (bad token, unusable file); the message is meant for the user."""
+
+
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]+$")
+
+
+def clean_address(text: str) -> str | None:
+    """A bare lower-cased address, or None when ``text`` is not one (``undisclosed-recipients:;``)."""
+    value = text.strip().strip("<>").strip().lower()
+    return value if _ADDRESS.match(value) else None
+
+
+def parse_addresses(values: Iterable[str]) -> tuple[tuple[str, ...], list[str]]:
+    """Addresses from header values (``"Doe, J" <j@x.com>, k@y.org``) and the parts that were not.
+
+    ``getaddresses`` does the RFC 5322 work; the second list lets callers report junk instead of
+    silently dropping it (a recipient we cannot read is one we cannot clear).
+    """
+    found: dict[str, None] = {}
+    rejected: list[str] = []
+    texts = [v for v in values if v and v.strip()]
+    if not texts:
+        return (), rejected
+    for name, addr in getaddresses(texts):
+        cleaned = clean_address(addr)
+        if cleaned:
+            found[cleaned] = None
+        elif addr.strip() and not addr.strip().endswith(":;") and ":" not in addr:
+            rejected.append(addr.strip() or name)
+    return tuple(found), rejected
+
+
+def decode_header_value(raw: object) -> tuple[str, str | None]:
+    """Decode an RFC 2047 header to text; the second item says what went wrong, if anything.
+
+    Unknown charsets and undecodable bytes are replaced (U+FFFD) rather than raised, so one bad
+    subject line cannot hide the message's recipients.
+    """
+    if raw is None:
+        return "", None
+    problem: str | None = None
+    if isinstance(raw, email.header.Header):
+        # compat32 wraps raw 8-bit header bytes in a Header whose charset is "unknown-8bit";
+        # UTF-8 there is legal (RFC 6532), anything else is a mailer bug worth reporting.
+        pieces: list[str] = []
+        for chunk, charset in email.header.decode_header(raw):
+            if isinstance(chunk, str):
+                pieces.append(chunk)
+                continue
+            try:
+                pieces.append(chunk.decode("utf-8" if charset in (None, "unknown-8bit") else charset))
+            except (LookupError, UnicodeDecodeError):
+                pieces.append(chunk.decode("utf-8", "replace"))
+                problem = "raw 8-bit bytes that are not UTF-8"
+        return " ".join("".join(pieces).split()), problem
+    text = str(raw)
+    if any("\udc80" <= c <= "\udcff" for c in text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        problem = "raw 8-bit bytes that are not UTF-8"
+    if "=?" not in text:
+        return " ".join(text.split()), problem
+    try:
+        parts = email.header.decode_header(text)
+    except (ValueError, email.errors.HeaderParseError) as exc:
+        return " ".join(text.split()), f"undecodable encoded word ({exc})"
+    pieces = []
+    for chunk, charset in parts:
+        if isinstance(chunk, str):
+            pieces.append(chunk)
+            continue
+        try:
+            pieces.append(chunk.decode(charset or "ascii"))
+        except LookupError:
+            pieces.append(chunk.decode("utf-8", "replace"))
+            problem = f"unknown charset {charset!r}"
+        except UnicodeDecodeError:
+            pieces.append(chunk.decode(charset or "ascii", "replace"))
+            problem = f"bytes not valid in charset {charset!r}"
+    # decode_header drops the whitespace between encoded words and plain text inconsistently;
+    # joining with nothing and normalising spaces matches what mail clients show.
+    return " ".join("".join(pieces).split()), problem
+
+
+def parse_mail_date(text: str) -> datetime | None:
+    """An aware datetime from an RFC 5322 or ISO 8601 date, or None when it cannot be read.
+
+    ``-0000`` ("local time unknown") and zone-less ISO dates are taken as UTC: an hour of error is
+    better than dropping the message from a time-window hunt.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    when: datetime | None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        when = parse_iso_date(text)
+    if when is None:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_iso_date(text: str) -> datetime | None:
+    """ISO 8601 (``Z`` suffix, 7-digit .NET fractions as Postmark writes them) or a Unix epoch."""
+    text = text.strip()
+    if re.fullmatch(r"\d{9,11}(\.\d+)?", text):
+        return datetime.fromtimestamp(float(text), UTC)
+    try:
+        when = datetime.fromisoformat(_FRACTION.sub(r"\1", text))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def body_excerpt(message: Message) -> str:
+    """The first text part, decoded and capped at :data:`BODY_CAP` characters."""
+    fallback = ""
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        if ctype not in ("text/plain", "text/html"):
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:  # a broken transfer encoding must not stop the hunt
+            continue
+        if not isinstance(payload, bytes):
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        try:
+            text = payload[: BODY_CAP * 4].decode(charset, "replace")
+        except LookupError:
+            text = payload[: BODY_CAP * 4].decode("utf-8", "replace")
+        if ctype == "text/plain":
+            return text[:BODY_CAP]
+        fallback = fallback or re.sub(r"<[^>]+>", " ", text)[:BODY_CAP]
+    return fallback
+
+
+def message_to_fields(message: Message) -> tuple[dict[str, object], list[str]]:
+    """The MailRecord fields of a parsed RFC 5322 message, plus problems to report.
+
+    ``Bcc`` counts: a sent copy (a "Sent" mbox or maildir folder) keeps the Bcc header that the
+    delivered copies lose, and that is exactly where a hidden copy shows up.
+    """
+    problems: list[str] = []
+    for defect in message.defects:
+        problems.append(f"malformed message: {type(defect).__name__}")
+    headers: dict[str, list[str]] = {}
+    for name in ("to", "cc", "bcc", "from", "subject", "date", "message-id", "x-gmail-labels"):
+        values: list[str] = []
+        for raw in message.get_all(name, []) or []:
+            text, problem = decode_header_value(raw)
+            if problem:
+                problems.append(f"{name.title()} header: {problem}")
+            values.append(text)
+        headers[name] = values
+    groups: dict[str, tuple[str, ...]] = {}
+    for name in ("to", "cc", "bcc"):
+        groups[name], rejected = parse_addresses(headers[name])
+        for junk in rejected:
+            problems.append(f"{name.title()} header: not an address: {junk[:80]!r}")
+    senders, _ = parse_addresses(headers["from"])
+    date_text = headers["date"][0] if headers["date"] else ""
+    sent = parse_mail_date(date_text)
+    if date_text and sent is None:
+        problems.append(f"Date header unreadable: {date_text[:60]!r}")
+    fields: dict[str, object] = {
+        "message_id": (headers["message-id"][0].strip() if headers["message-id"] else ""),
+        "sent": sent,
+        "sender": senders[0] if senders else "",
+        "subject": headers["subject"][0] if headers["subject"] else "",
+        "to": groups["to"],
+        "cc": groups["cc"],
+        "bcc": groups["bcc"],
+        "labels": ",".join(headers["x-gmail-labels"]),
+    }
+    return fields, problems
+
+
+_PARSER = BytesParser(policy=compat32)
+
+
+def record_from_bytes(
+    data: bytes, *, path: Path, line: int | None, source: str
+) -> tuple[MailRecord | None, list[Notice]]:
+    """Parse one RFC 5322 message; a record (None when it names no recipient) and its notices.
+
+    A message with problems still yields a record when any recipient could be read: skipping it
+    would let a malformed header hide the very Bcc the hunt looks for.
+    """
+    notices: list[Notice] = []
+    try:
+        message = _PARSER.parsebytes(data[:MESSAGE_BYTES_CAP])
+        fields, problems = message_to_fields(message)
+        body = body_excerpt(message)
+    except Exception as exc:  # the stdlib parser raises a zoo of types on hostile input
+        return None, [Notice(f"unreadable message skipped: {type(exc).__name__}: {exc}", path, line)]
+    notices.extend(Notice(p, path, line) for p in problems)
+    to, cc, bcc = fields["to"], fields["cc"], fields["bcc"]
+    assert isinstance(to, tuple) and isinstance(cc, tuple) and isinstance(bcc, tuple)
+    if not (to or cc or bcc):
+        notices.append(Notice("message skipped: no To, Cc or Bcc recipient could be read", path, line))
+        return None, notices
+    labels = str(fields["labels"])
+    sent = fields["sent"]
+    return (
+        MailRecord(
+            message_id=str(fields["message_id"]),
+            sent=sent if isinstance(sent, datetime) else None,
+            sender=str(fields["sender"]),
+            subject=str(fields["subject"]),
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            body=body,
+            source=f"{source} [{labels}]" if labels else source,
+        ),
+        notices,
+    )
