@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from distrust.analyze.results import DiffResult
     from distrust.gateway.locking import Machine
     from distrust.gateway.wrap import WrapReport
+    from distrust.pipeline.hunt import HuntOptions
     from distrust.pipeline.risk import Step
     from distrust.report.common import RiskResult
 
@@ -603,6 +605,216 @@ def log_command(
             e.started.strftime("%Y-%m-%d %H:%M:%S"), e.server, e.tool, e.decision, latency, e.arguments[:60]
         )
     Console().print(table if entries else "no tool calls recorded")
+
+
+class HuntFormat(StrEnum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+def _when(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD or ISO 8601)", param_hint=option
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _hunt_options(
+    paths: list[Path] | None,
+    input_format: str | None,
+    postmark_token: str | None,
+    api_url: str,
+    full_sweep: bool,
+    ioc: list[str] | None,
+    org_domain: list[str] | None,
+    since: str | None,
+    until: str | None,
+    env_keys: tuple[str, ...] = (),
+) -> HuntOptions:
+    from distrust import paths as dirs
+    from distrust.pipeline.hunt import HuntOptions
+
+    audit_db = dirs.data_dir() / "audit.sqlite3"
+    return HuntOptions(
+        paths=tuple(paths or ()),
+        fmt=input_format,
+        postmark_token=postmark_token,
+        api_url=api_url,
+        full_sweep=full_sweep,
+        iocs=tuple(ioc or ()),
+        org_domains=tuple(org_domain or ()),
+        since=_when(since, "--since"),
+        until=_when(until, "--until"),
+        audit_db=audit_db if audit_db.exists() else None,
+        env_keys=env_keys,
+    )
+
+
+HuntPathsArg = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Mail logs: mbox, maildir, .eml trees, Postmark JSON/CSV exports, Postfix/Exim/Sendmail logs."
+    ),
+]
+InputFormatOpt = Annotated[
+    str | None, typer.Option("--input-format", help="Force the log format instead of detecting it.")
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--postmark-token",
+        envvar="POSTMARK_SERVER_TOKEN",
+        help="Search the Postmark API with this server token.",
+    ),
+]
+ApiUrlOpt = Annotated[str, typer.Option("--api-url", help="Postmark API base URL.")]
+FullSweepOpt = Annotated[
+    bool, typer.Option("--full-sweep", help="Read every outbound message, not only IOC searches.")
+]
+IocOpt = Annotated[list[str] | None, typer.Option("--ioc", help="Extra IOC address or domain (repeatable).")]
+OrgOpt = Annotated[
+    list[str] | None,
+    typer.Option("--org-domain", help="Your mail domain: Cc/Bcc outside it are suspect (repeatable)."),
+]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only mail sent at or after this date.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only mail sent before this date.")]
+
+
+@app.command()
+def hunt(
+    paths: HuntPathsArg = None,
+    input_format: InputFormatOpt = None,
+    postmark_token: TokenOpt = None,
+    api_url: ApiUrlOpt = "https://api.postmarkapp.com",
+    full_sweep: FullSweepOpt = False,
+    ioc: IocOpt = None,
+    org_domain: OrgOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    fmt: Annotated[HuntFormat, typer.Option("--format", "-f", help="Report format.")] = HuntFormat.table,
+    output: OutputOpt = None,
+) -> None:
+    """Find mail that went to known-bad or unexpected recipients; exit 1 when any did."""
+    from distrust.pipeline.hunt import run_hunt
+    from distrust.report.hunt_html import render_hunt_html
+    from distrust.report.hunt_json import render_hunt_json
+    from distrust.report.hunt_markdown import render_hunt_markdown
+    from distrust.report.hunt_table import hunt_table_text, render_hunt_table
+
+    if not paths and not postmark_token:
+        raise typer.BadParameter("give mail log paths and/or --postmark-token")
+    opts = _hunt_options(
+        paths, input_format, postmark_token, api_url, full_sweep, ioc, org_domain, since, until
+    )
+    with _steps() as step:
+        step("searching mail")
+        result = run_hunt(opts)
+    if fmt is HuntFormat.table and output is None:
+        render_hunt_table(result, Console())
+    elif fmt is HuntFormat.table:
+        _emit(hunt_table_text(result), output)
+    else:
+        render = {"json": render_hunt_json, "markdown": render_hunt_markdown, "html": render_hunt_html}[
+            fmt.value
+        ]
+        _emit(render(result), output)
+    if result.exposures:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def respond(
+    home: HomeOpt = None,
+    project: ProjectOpt = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Restore the configs respond changed, byte for byte.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Disable and clean up without asking.")] = False,
+    delete: Annotated[
+        bool, typer.Option("--delete", help="Also delete the installed copies (npx cache…).")
+    ] = False,
+    force: ForceOpt = False,
+    paths: HuntPathsArg = None,
+    postmark_token: TokenOpt = None,
+    api_url: ApiUrlOpt = "https://api.postmarkapp.com",
+    org_domain: OrgOpt = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Where to write the incident report.")
+    ] = None,
+) -> None:
+    """Scan, disable every server with a critical finding, hunt the mail logs, write the incident report."""
+    from rich.markup import escape
+
+    from distrust.hunt.respond import (
+        check_removals,
+        disable_servers,
+        incident_report,
+        plan_response,
+        remove_installed,
+        undo_disable,
+    )
+    from distrust.pipeline.hunt import run_hunt
+    from distrust.pipeline.scan import ScanOptions, run_scan
+
+    console = Console()
+    if undo:
+        restored = undo_disable(force=force)
+        for outcome in restored.files:
+            console.print(f"{outcome.status:<9} {escape(str(outcome.path))}", highlight=False)
+        if restored.refused:
+            raise typer.Exit(EXIT_FINDINGS)
+        return
+    projects = tuple(project or (Path.cwd(),))
+    scan_result = run_scan(ScanOptions(home=home, projects=projects))
+    plan = plan_response(scan_result, home=home, projects=projects)
+    if not plan.servers:
+        console.print("no configured server has a critical finding: nothing to respond to")
+        return
+    for server in plan.servers:
+        console.print(
+            f"[bold red]affected[/] {escape(server.entry.client)} / {escape(server.entry.server)}",
+            highlight=False,
+        )
+    if not yes and not (sys.stdin.isatty() and typer.confirm("Disable these servers now?", default=False)):
+        console.print("nothing changed (use --yes to act without asking)")
+        raise typer.Exit(EXIT_FINDINGS)
+    disabled = disable_servers(plan, force=force)
+    for outcome in disabled.files:
+        console.print(f"{outcome.status:<9} {escape(str(outcome.path))}", highlight=False)
+    removed = remove_installed(plan, dry_run=not delete)
+    verb = "deleted" if delete else "to delete (use --delete)"
+    for path in removed:
+        console.print(f"{verb}: {escape(path)}", highlight=False)
+    for item in check_removals(plan):
+        if item.status in ("refused", "manual"):
+            console.print(f"{item.status}: {escape(item.reason)}", highlight=False)
+    hunt_result = None
+    if paths or postmark_token:
+        opts = _hunt_options(
+            paths,
+            None,
+            postmark_token,
+            api_url,
+            False,
+            None,
+            org_domain,
+            None,
+            None,
+            env_keys=plan.credentials,
+        )
+        hunt_result = run_hunt(opts)
+    text = incident_report(plan, hunt_result, generated=datetime.now(UTC))
+    target = report or Path.cwd() / f"distrust-incident-{datetime.now(UTC):%Y%m%d-%H%M%S}.md"
+    _emit(text, target)
+    console.print(f"incident report: {escape(str(target))}", highlight=False)
+    raise typer.Exit(EXIT_FINDINGS)
 
 
 @demo_app.command("postmark")
