@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.errors
 import email.header
+import quopri
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -215,6 +216,36 @@ def message_to_fields(message: Message) -> tuple[dict[str, object], list[str]]:
 
 
 _PARSER = BytesParser(policy=compat32)
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _split_head(data: bytes) -> tuple[bytes, bytes]:
+    """The header block and the raw body: most messages need no full MIME parse (it is slow)."""
+    end = _HEAD_END.search(data)
+    if end is None:
+        return data, b""
+    return data[: end.end()], data[end.end() :]
+
+
+def _simple_body(message: Message, raw: bytes) -> str | None:
+    """The body of a single-part text message, decoded cheaply; None when a full parse is needed."""
+    ctype = (message.get("Content-Type") or "text/plain").lower()
+    if not ctype.startswith(("text/plain", "text/html")):
+        return None
+    encoding = (message.get("Content-Transfer-Encoding") or "7bit").strip().lower()
+    chunk = raw[: BODY_CAP * 4]
+    if encoding == "quoted-printable":
+        chunk = quopri.decodestring(chunk)
+    elif encoding == "base64" or encoding not in ("7bit", "8bit", "binary"):
+        return None
+    charset = message.get_content_charset() or "utf-8"
+    try:
+        text = chunk.decode(charset, "replace")
+    except LookupError:
+        text = chunk.decode("utf-8", "replace")
+    if ctype.startswith("text/html"):
+        text = re.sub(r"<[^>]+>", " ", text)
+    return text[:BODY_CAP]
 
 
 def record_from_bytes(
@@ -227,9 +258,13 @@ def record_from_bytes(
     """
     notices: list[Notice] = []
     try:
-        message = _PARSER.parsebytes(data[:MESSAGE_BYTES_CAP])
+        data = data[:MESSAGE_BYTES_CAP]
+        head, raw_body = _split_head(data)
+        message = _PARSER.parsebytes(head, headersonly=True)
         fields, problems = message_to_fields(message)
-        body = body_excerpt(message)
+        body = _simple_body(message, raw_body)
+        if body is None:  # multipart or unusual encoding: the full MIME parse, only for these
+            body = body_excerpt(_PARSER.parsebytes(data))
     except Exception as exc:  # the stdlib parser raises a zoo of types on hostile input
         return None, [Notice(f"unreadable message skipped: {type(exc).__name__}: {exc}", path, line)]
     notices.extend(Notice(p, path, line) for p in problems)
