@@ -75,7 +75,7 @@ _QUOTED_FROM = re.compile(rb"(?m)^>(>*From )")
 
 # Files at least this large are parsed by worker processes (parsing, not reading, is the cost).
 PARALLEL_FROM_BYTES = 64 * 1024 * 1024
-_BATCH = 400  # messages per work item: large enough to amortise the process hand-off
+_BATCH = 1000  # messages per work item: large enough to amortise the process hand-off
 
 
 def iter_mbox(path: Path, *, workers: int | None = None) -> Iterator[MailRecord | Notice]:
