@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from distrust.gateway import relay
+from distrust.gateway import audit, relay
 from distrust.gateway.audit import AuditLog
 from distrust.gateway.pins import BLOCKED_TOOL_CODE, MemorySurfaceStore
 from distrust.gateway.relay import Gateway, LineSplitter, Overflow, Routed, _id_key
@@ -70,12 +70,16 @@ def test_inflight_calls_are_visible_until_answered(tmp_path: Path) -> None:
         assert (call.call_id, call.tool) == ("c", "send")
         assert gw.flag_call("c", "blocked-egress", "smtp to giftshop.club")
         gw.from_server(line({"jsonrpc": "2.0", "id": "c", "result": {"content": []}}), out)
-        assert relay.inflight("s") == [] and out.durable
+        assert relay.inflight("s") == []
+        # The response may only go out once its row is durable: either the relay must wait for
+        # the writer (out.durable), or the row was committed inline already.
+        if not out.durable:
+            rows = audit.query(server="s", path=log.path)
+            assert [r.decision for r in rows if r.tool == "send"] == ["blocked-egress"]
     finally:
         relay._unregister(gw)
     assert relay.inflight("s") == []
     log.close()
-    from distrust.gateway import audit
 
     (row,) = audit.query(path=tmp_path / "a.sqlite3")
     assert row.decision == "blocked-egress" and row.detail == "smtp to giftshop.club"

@@ -461,9 +461,16 @@ class Gateway:
         flagged = self._flags.pop(call.entry_id, None)
         if flagged is not None:
             decision, detail = flagged
-        self.audit.call_finished(
-            call.entry_id, decision=decision, result_bytes=size, is_error=is_error, error=error, detail=detail
-        )
+        fields = {
+            "decision": decision,
+            "result_bytes": size,
+            "is_error": is_error,
+            "error": error,
+            "detail": detail,
+        }
+        if self.audit.finish_inline(call.entry_id, **fields):
+            return  # committed already: the response may go out at once
+        self.audit.call_finished(call.entry_id, **fields)
         out.durable = True
 
     def _record(self, kind: str, detail: dict[str, Any]) -> None:
