@@ -40,7 +40,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ from distrust.discover.entries import (
 )
 from distrust.discover.formats import ConfigSyntaxError, format_for, parse
 from distrust.discover.table import KeyPath, Location, load_table
-from distrust.fsutil import ReadError, atomic_write, backup, read_bytes_capped
+from distrust.fsutil import ReadError, atomic_write, read_bytes_capped
 from distrust.gateway.configedit import (
     Edit,
     EditError,
@@ -73,6 +72,7 @@ from distrust.gateway.configedit import (
     walk,
 )
 from distrust.model import Notice, ServerSpec
+from distrust.statefiles import RecordStore, StateError
 
 __all__ = [
     "FileOutcome",
@@ -328,62 +328,11 @@ class _Record:
         )
 
 
-class _StateError(ValueError):
-    """A state record is unreadable; the message names the record file."""
+_StateError = StateError
 
 
-class _State:
-    """The per-file records under ``state_dir/files`` and backups under ``state_dir/backups``."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.dir = state_dir
-        self.files = state_dir / "files"
-        self.backups = state_dir / "backups"
-
-    def record_path(self, target: Path) -> Path:
-        digest = hashlib.sha256(os.fsencode(os.path.normcase(str(target)))).hexdigest()[:24]
-        return self.files / f"{digest}.json"
-
-    def load(self, target: Path) -> _Record | None:
-        where = self.record_path(target)
-        if not where.exists():
-            return None
-        return self._read(where)
-
-    def _read(self, where: Path) -> _Record:
-        try:
-            data = json.loads(read_bytes_capped(where, 4 * 1024 * 1024))
-        except (ReadError, ValueError) as exc:
-            raise _StateError(f"{where}: state record unreadable: {exc}") from None
-        return _Record.from_json(data, where)
-
-    def all(self) -> Iterator[tuple[Path, _Record | _StateError]]:
-        if not self.files.is_dir():
-            return
-        for where in sorted(self.files.glob("*.json")):
-            try:
-                yield where, self._read(where)
-            except _StateError as exc:
-                yield where, exc
-
-    def save(self, record: _Record) -> None:
-        self._private_dirs()
-        text = json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n"
-        atomic_write(self.record_path(record.target), text, mode=0o600)
-
-    def delete(self, record: _Record) -> None:
-        self.record_path(record.target).unlink(missing_ok=True)
-
-    def backup(self, target: Path) -> Path:
-        self._private_dirs()
-        return backup(target, self.backups)
-
-    def _private_dirs(self) -> None:
-        # Backups are copies of configs that hold API tokens: only the user may list or read them.
-        for directory in (self.dir, self.files, self.backups):
-            directory.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.chmod(directory, 0o700)
+def _store(state_dir: Path) -> RecordStore[_Record]:
+    return RecordStore(state_dir, _Record.from_json)
 
 
 def _default_state_dir() -> Path:
@@ -396,7 +345,7 @@ def load_wrapped(state_dir: Path | None = None) -> dict[str, WrappedServer]:
     Unreadable records are left out (``wrap``/``unwrap`` report them).
     """
     out: dict[str, WrappedServer] = {}
-    for _, record in _State(state_dir or _default_state_dir()).all():
+    for _, record in _store(state_dir or _default_state_dir()).all():
         if isinstance(record, _Record):
             for server in record.servers:
                 out.setdefault(server.lock_name, server)
@@ -840,7 +789,7 @@ def wrap_configs(
     """
     if not distrust_command or not distrust_command.strip():
         raise WrapError("distrust_command is empty: pass the path of the distrust executable")
-    state = _State(state_dir or _default_state_dir())
+    state = _store(state_dir or _default_state_dir())
     outcomes: list[FileOutcome] = []
     notices: list[Notice] = []
 
@@ -913,7 +862,9 @@ def _can_plan(file: _File, entry: _Entry, distrust_command: str) -> bool:
     return True
 
 
-def _wrap_file(file: _File, record: _Record | None, state: _State, distrust_command: str) -> FileOutcome:
+def _wrap_file(
+    file: _File, record: _Record | None, state: RecordStore[_Record], distrust_command: str
+) -> FileOutcome:
     path = file.candidate.path
     client = file.candidate.location.client.id
     syntax = syntax_for(file.fmt)
@@ -1077,7 +1028,7 @@ def unwrap_configs(
     A file that changed since distrust wrote it is refused (its outcome says so and why)
     unless ``force``; then the edited file is backed up first and its backup reported.
     """
-    state = _State(state_dir or _default_state_dir())
+    state = _store(state_dir or _default_state_dir())
     roots = [Path(home), *map(Path, projects)]
     roots += [Path(os.path.realpath(r)) for r in roots]
     outcomes: list[FileOutcome] = []
@@ -1094,7 +1045,7 @@ def unwrap_configs(
     return WrapReport(tuple(outcomes), state.dir, tuple(notices))
 
 
-def _unwrap_file(record: _Record, state: _State, force: bool) -> FileOutcome:
+def _unwrap_file(record: _Record, state: RecordStore[_Record], force: bool) -> FileOutcome:
     path, client = record.config_path, record.client
     servers = tuple(
         ServerOutcome(s.name, "restored", s.lock_name, transport=s.transport) for s in record.servers

@@ -32,7 +32,7 @@ import os
 import re
 import shutil
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +41,7 @@ from typing import Any
 from distrust import paths
 from distrust.discover.formats import ConfigSyntaxError, format_for, parse
 from distrust.discover.table import KeyPath, load_table
-from distrust.fsutil import ReadError, atomic_write, backup, read_bytes_capped, read_text_capped
+from distrust.fsutil import ReadError, atomic_write, read_bytes_capped, read_text_capped
 from distrust.gateway.configedit import (
     Edit,
     EditError,
@@ -59,6 +59,7 @@ from distrust.hunt import HuntResult
 from distrust.judge.secrets import redacted_spec
 from distrust.model import Ecosystem, Finding, Installation, PackageRef, ResolvedServer, ScanResult, Severity
 from distrust.report.common import SECRET_NAME, display_path, redact_args
+from distrust.statefiles import RecordStore, StateError
 
 __all__ = [
     "DISABLE_METHODS",
@@ -559,63 +560,11 @@ class _Record:
         )
 
 
-class _StateError(ValueError):
-    """A state record is unreadable; the message names the record file and the field."""
+_StateError = StateError
 
 
-class _State:
-    """Records under ``state_dir/files``, backups under ``state_dir/backups``, both user-only."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self.dir = state_dir
-        self.files = state_dir / "files"
-        self.backups = state_dir / "backups"
-
-    def record_path(self, target: Path) -> Path:
-        digest = hashlib.sha256(os.fsencode(os.path.normcase(str(target)))).hexdigest()[:24]
-        return self.files / f"{digest}.json"
-
-    def load(self, target: Path) -> _Record | None:
-        where = self.record_path(target)
-        return self._read(where) if where.exists() else None
-
-    def _read(self, where: Path) -> _Record:
-        try:
-            data = json.loads(read_bytes_capped(where, 4 * 1024 * 1024))
-        except (ReadError, ValueError) as exc:
-            raise _StateError(f"{where}: state record unreadable: {exc}") from None
-        return _Record.from_json(data, where)
-
-    def all(self) -> Iterator[tuple[Path, _Record | _StateError]]:
-        if not self.files.is_dir():
-            return
-        for where in sorted(self.files.glob("*.json")):
-            try:
-                yield where, self._read(where)
-            except _StateError as exc:
-                yield where, exc
-
-    def save(self, record: _Record) -> None:
-        self._private_dirs()
-        text = json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n"
-        # Removed entries (kept here for the record) may hold tokens: owner-only, like the backups.
-        atomic_write(self.record_path(record.target), text, mode=0o600)
-
-    def delete(self, record: _Record) -> None:
-        self.record_path(record.target).unlink(missing_ok=True)
-
-    def backup(self, target: Path) -> Path:
-        self._private_dirs()
-        saved = backup(target, self.backups)
-        with contextlib.suppress(OSError):
-            os.chmod(saved, 0o600)
-        return saved
-
-    def _private_dirs(self) -> None:
-        for directory in (self.dir, self.files, self.backups):
-            directory.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.chmod(directory, 0o700)
+def _store(state_dir: Path) -> RecordStore[_Record]:
+    return RecordStore(state_dir, _Record.from_json)
 
 
 def _default_state_dir() -> Path:
@@ -696,12 +645,14 @@ def disable_servers(
     backed up and the recorded original kept, so undo still returns the pre-distrust file).
     Never raises for a user file: every problem is an outcome with its reason.
     """
-    state = _State(state_dir or _default_state_dir())
+    state = _store(state_dir or _default_state_dir())
     outcomes = [_disable_file(path, entries, state, force) for path, entries in _group_by_file(plan).items()]
     return DisableReport(tuple(outcomes), state.dir)
 
 
-def _disable_file(path: Path, entries: list[ConfigEntry], state: _State, force: bool) -> ConfigOutcome:
+def _disable_file(
+    path: Path, entries: list[ConfigEntry], state: RecordStore[_Record], force: bool
+) -> ConfigOutcome:
     client = entries[0].client
     target = Path(os.path.realpath(path))
     keys, fmt = _key_paths(client, path)
@@ -808,7 +759,7 @@ def undo_disable(state_dir: Path | None = None, *, force: bool = False) -> Disab
     A file changed since distrust wrote it is refused (your edits would be lost) unless
     ``force``; then the edited file is backed up first and its backup reported.
     """
-    state = _State(state_dir or _default_state_dir())
+    state = _store(state_dir or _default_state_dir())
     outcomes: list[ConfigOutcome] = []
     notices: list[str] = []
     for _, record in state.all():
@@ -819,7 +770,7 @@ def undo_disable(state_dir: Path | None = None, *, force: bool = False) -> Disab
     return DisableReport(tuple(outcomes), state.dir, tuple(notices))
 
 
-def _undo_file(record: _Record, state: _State, force: bool) -> ConfigOutcome:
+def _undo_file(record: _Record, state: RecordStore[_Record], force: bool) -> ConfigOutcome:
     path, client = record.config_path, record.client
     entries = tuple(EntryOutcome(str(s["name"]), "restored") for s in record.servers)
     try:
