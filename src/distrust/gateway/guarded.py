@@ -10,7 +10,6 @@ was a Bcc no tool call had asked for, and that is what gets blocked here.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -27,11 +26,11 @@ from distrust.gateway.egress.tls import CertificateAuthority
 from distrust.gateway.launch import ServerLaunch
 from distrust.gateway.sandbox import SandboxSpec, ensure_preload, probe, sandboxed
 from distrust.gateway.surface import SurfaceStore
+from distrust.judge.secrets import is_secret_key
 
 # Test and demo hook: route a real host to a local stand-in (``host=url,host=url``). The server
 # keeps believing it talks to the real host; nothing else changes. Never needed in normal use.
 OVERRIDES_ENV = "DISTRUST_EGRESS_OVERRIDES"
-_SECRET_KEY = re.compile(r"(TOKEN|SECRET|KEY|PASSWORD|PASSWD|AUTH|CREDENTIAL|PRIVATE)", re.IGNORECASE)
 
 
 class GuardError(Exception):
@@ -109,7 +108,7 @@ def run_guarded(
             "Install bubblewrap and socat, or run with --no-sandbox (logged) at your own risk."
         )
     ca = CertificateAuthority.load_or_create()
-    secrets = tuple((k, v) for k, v in launch.env.items() if _SECRET_KEY.search(k) and len(v) >= 8)
+    secrets = tuple((k, v) for k, v in launch.env.items() if is_secret_key(k) and len(v) >= 8)
 
     def context() -> InspectionContext:
         return InspectionContext(
