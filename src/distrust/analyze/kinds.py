@@ -47,6 +47,8 @@ KINDS: dict[str, str] = {
     "obfuscation.blob": "a long base64 or hex blob literal",
     "obfuscation.unicode": "invisible or bidirectional-control unicode in source",
     "obfuscation.minified": "minified code with no readable source shipped beside it",
+    "obfuscation.filename": "a file whose name in the archive contains control characters (a newline, an "
+    "escape…), which breaks listings and reviews; value: the name with those characters made visible",
     # install time
     "install.hook": "an install-time hook: npm preinstall/install/postinstall/prepare "
     "(value: 'name: command'), "
@@ -67,6 +69,10 @@ KINDS: dict[str, str] = {
     "propagation": "self-propagation: npm publish/token use, registry credentials, CI workflow file writes, "
     "git push",
     "crypto.wallet": "crypto wallet addresses or wallet-drainer hooks (window.ethereum request interception)",
+    # what the package says about itself
+    "metadata.self_declared": "the package's own metadata or README calls it a dependency-confusion test, a "
+    "security proof of concept, a pentest payload or a malicious demo, or names a bug-bounty researcher's "
+    "address (value: 'claim-id: phrase')",
     # MCP
     "mcp.tool": "an MCP tool registration (value: 'name: description' truncated)",
     "mcp.prompt_injection": "prompt-injection markers in a tool/prompt description (hidden instructions to "

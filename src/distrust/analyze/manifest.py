@@ -213,6 +213,31 @@ def _requirement(b: _Builder, requirement: str, line: int, *, where: str) -> Non
 
 # --- Python: setup.py ------------------------------------------------------------------------
 
+SETUP_NETWORK_MODULES = frozenset(
+    {
+        "requests",
+        "urllib.request",
+        "urllib2",
+        "urllib3",
+        "httpx",
+        "aiohttp",
+        "http.client",
+        "httplib",
+        "socket",
+        "ftplib",
+        "smtplib",
+        "telnetlib",
+        "paramiko",
+        "pycurl",
+        "websocket",
+        "dns.resolver",
+        "getpass",
+        "discord_webhook",
+        "telebot",
+    }
+)
+"""Modules whose import in setup.py means talking to the network or reading who the user is."""
+
 INSTALL_COMMANDS = frozenset(
     {
         "install",
@@ -289,6 +314,11 @@ def analyze_setup_py(path: str, data: bytes) -> ManifestResult:
     for key, class_name, line in setup_info.cmdclass:
         b.add("install.hook", f"cmdclass {key}: {class_name}", line)
     install_time = setup_info.install_time_lines()
+    network_imports = setup_info.network_imports()
+    if network_imports and setup_info.install_classes():
+        names = ", ".join(sorted({name for name, _ in network_imports}))
+        value = f"setup.py: install command, network modules imported: {names}"
+        b.add("install.hook", value, network_imports[0][1])
     for cap in py.capabilities:
         if cap.kind in RISKY_AT_INSTALL and cap.line in install_time and not _is_local_exec(cap):
             b.add("install.hook", f"setup.py: {cap.kind} {cap.value}", cap.line)
@@ -445,6 +475,28 @@ class _SetupReader:
         for key, class_node in pairs:
             class_name = class_node.id if isinstance(class_node, ast.Name) else ast.unparse(class_node)[:80]
             self.cmdclass.append((key, class_name, class_node.lineno))
+
+    def network_imports(self) -> list[tuple[str, int]]:
+        """``(module, line)`` for network or identity modules imported where setup.py runs them.
+
+        setup.py runs before the package's dependencies exist, so a build script has no use for
+        an HTTP client, raw sockets or the user's login name; droppers import them to phone home
+        from a custom install command (sometimes with the call itself hidden or commented out).
+        """
+        found: list[tuple[str, int]] = []
+        for stmt in self.top_level:
+            if isinstance(stmt, ast.Import):
+                modules = [alias.name for alias in stmt.names]
+            elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+                modules = [stmt.module]
+            else:
+                continue
+            found.extend((m, stmt.lineno) for m in modules if m in SETUP_NETWORK_MODULES)
+        return found
+
+    def install_classes(self) -> set[str]:
+        """Names of the install-time command classes setup.py defines or registers."""
+        return self._install_classes()
 
     def _install_classes(self) -> set[str]:
         """Classes named in cmdclass or subclassing an install-time command."""

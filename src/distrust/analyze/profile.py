@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from distrust.analyze import textscan
+from distrust.analyze import claims, textscan
+from distrust.analyze.claims import is_claim_source, scan_claims
 from distrust.analyze.manifest import (
     METADATA_PRIORITY,
     analyze_manifest,
@@ -30,6 +31,7 @@ from distrust.analyze.manifest import (
 )
 from distrust.analyze.python import analyze_parsed
 from distrust.analyze.python import parse as parse_python
+from distrust.fetch.extract import has_control_pictures
 from distrust.fsutil import ReadError, read_bytes_capped
 from distrust.model import Artifact, Capability, Profile
 
@@ -269,6 +271,9 @@ def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], s
     if not _is_safe_relative(rel):
         state.unanalysed.append((rel, "path escapes the artifact root; not read"))
         return
+    if has_control_pictures(rel):
+        why = "the archive names this file with control characters"
+        state.caps.append(Capability("obfuscation.filename", rel, rel, 1, why))
     full = root / rel
     try:
         st = os.lstat(full)
@@ -356,6 +361,8 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
     suffix = path.suffix.lower()
     interpreter = _shebang(data) if not suffix or suffix not in JS_DIALECTS else None
 
+    if is_claim_source(rel):
+        state.caps.extend(scan_claims(rel, data[: claims.MAX_TEXT].decode("utf-8", errors="replace")))
     if name.endswith(DECLARATION_SUFFIXES):
         state.unanalysed.append((rel, "TypeScript declaration file (types only); not analysed"))
         return

@@ -33,7 +33,7 @@ from typing import Any, Final
 from distrust.fetch.extract import ExtractLimits, extract_archive
 from distrust.fsutil import atomic_write
 
-MANIFEST_VERSION: Final = 1
+MANIFEST_VERSION: Final = 2  # 2: control-character names are extracted under visible names
 
 
 @dataclass(frozen=True)

@@ -150,10 +150,32 @@ def detect_format(path: Path) -> str:
     )
 
 
+CONTROL_PICTURES: Final = {**{i: 0x2400 + i for i in range(0x20)}, 0x7F: 0x2421}
+"""Control characters mapped to their Unicode "control pictures" (newline becomes ␊)."""
+
+
+def visible_name(name: str) -> str:
+    """``name`` with every control character replaced by its visible picture (``\\n`` -> ``␊``).
+
+    Why not refuse such entries: a file named ``x.py\\nx.py`` is still installed and still runs,
+    and hiding code behind a name that breaks listings is itself an evasion trick; skipping the
+    file would hand the attacker exactly what they wanted. Writing it under a visible name keeps
+    terminal escapes and forged report lines out of our output while the content is analysed
+    (and the profile flags the name).
+    """
+    return name.translate(CONTROL_PICTURES)
+
+
+def has_control_pictures(path: str) -> bool:
+    """True when ``path`` carries a name :func:`visible_name` had to rewrite."""
+    return any(0x2400 <= ord(ch) <= 0x2421 for ch in path)
+
+
 def clean_member_path(name: str) -> tuple[str, None] | tuple[None, str]:
     """Turn an archive entry name into a safe relative POSIX path, or say why it is unsafe.
 
-    Returns ``(path, None)`` or ``(None, reason)``. ``.`` and empty components are dropped
+    Returns ``(path, None)`` or ``(None, reason)``. Control characters become visible
+    pictures (see :func:`visible_name`). ``.`` and empty components are dropped
     (``./package//a.js`` is ``package/a.js``); anything that could point outside the target
     directory on any operating system is refused rather than "fixed", because a fixed path
     would no longer be the file the installer writes.
@@ -164,8 +186,7 @@ def clean_member_path(name: str) -> tuple[str, None] | tuple[None, str]:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return None, skip_reason("bad-encoding")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
-        return None, skip_reason("control-char")
+    name = visible_name(name)
     if "\\" in name:
         return None, skip_reason("backslash")
     if name.startswith("/"):

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Final
 
 from distrust.fetch.errors import FetchError, LimitExceeded
-from distrust.fetch.extract import ExtractLimits, clean_member_path, skip_reason
+from distrust.fetch.extract import (
+    ExtractLimits,
+    clean_member_path,
+    has_control_pictures,
+    skip_reason,
+    visible_name,
+)
 from distrust.fsutil import ReadError, read_text_capped
 from distrust.model import Ecosystem, PackageRef
 
@@ -77,9 +83,12 @@ def digest_tree(root: Path, limits: ExtractLimits | None = None) -> TreeDigest:
             mode = os.lstat(base / name).st_mode
             clean, problem = clean_member_path(rel)
             if problem is not None or clean != rel:
-                skipped.append(
-                    (rel.encode("utf-8", "replace").decode("utf-8"), problem or skip_reason("bad-encoding"))
-                )
+                # A directory is read in place, so a file can only be analysed under its real
+                # name; names with control characters are listed (visibly), not read.
+                shown = visible_name(rel.encode("utf-8", "replace").decode("utf-8"))
+                why = "control-char" if has_control_pictures(clean or "") else "bad-encoding"
+                reason = problem or skip_reason(why)
+                skipped.append((shown, reason))
             elif stat.S_ISLNK(mode):
                 skipped.append((rel, skip_reason("symlink", f"-> {os.readlink(base / name)}")))
             elif not stat.S_ISREG(mode):
