@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import tree_sitter
 from tree_sitter import Node
 
-from distrust.analyze.js import grammar, mail
+from distrust.analyze.js import decode, grammar, mail
 from distrust.analyze.js.syntax import (
     arguments,
     chain,
@@ -371,6 +371,9 @@ class _FileScan:
         if name in ("eval", "Function"):
             self.on_dynamic_code(call, name, args)
             return
+        if name == "atob":
+            self.on_decoded(call, "atob", self.decoded_value(call))
+            return
         if name in ("setTimeout", "setInterval", "setImmediate"):
             first = unwrap(args[0]) if args else None
             if first is not None and first.type in ("string", "template_string"):
@@ -409,6 +412,9 @@ class _FileScan:
             if family in roots or any(r in p.lower() for p in parts[:-1] for r in roots):
                 self.apply_rule(CallRule(method, "email.send", None, label, -1), call, args)
                 return
+        if (method == "from" and parts == ["Buffer"]) or (method == "fromCharCode" and parts == ["String"]):
+            self.on_decoded(call, f"{parts[0]}.{method}", self.decoded_value(call))
+            return
         if method == "eval" and parts and parts[-1] in GLOBAL_OBJECTS:
             self.on_dynamic_code(call, "eval", args)
             return
@@ -442,7 +448,7 @@ class _FileScan:
         if kind == "network.request":
             self.network_call(rule.label, call, target if rule.target >= 0 else None)
         elif kind in ("file.read", "file.write", "file.delete"):
-            path = literal(target)
+            path = self.value_of(target)
             self.emit(kind, path if path is not None else DYNAMIC, call)
             if rule.target == 1 and args:  # a copy also reads its source
                 src = literal(args[0])
@@ -464,7 +470,7 @@ class _FileScan:
         """The literal command line of a spawn call: ``spawn('npm', ['publish'])`` → ``npm publish``."""
         if not args:
             return DYNAMIC
-        command = literal(args[0])
+        command = self.value_of(args[0])
         if command is None:
             return DYNAMIC
         if len(args) > 1:
@@ -476,7 +482,7 @@ class _FileScan:
 
     def network_call(self, label: str, call: Node, target: Node | None) -> None:
         host: str | None = None
-        value = literal(target)
+        value = self.value_of(target)
         target_node = unwrap(target)
         if value is not None:
             host = _host_of(value)
@@ -493,6 +499,62 @@ class _FileScan:
         self.emit("network.request", f"{label} {value if value is not None else DYNAMIC}", call)
         if host:
             self.emit("network.host", host, call)
+
+    def value_of(self, node: Node | None) -> str | None:
+        """A string fixed at analysis time: a literal, a file-level const, or a decoded literal."""
+        found = literal(node)
+        if found is not None:
+            return found
+        inner = unwrap(node)
+        if inner is None:
+            return None
+        if inner.type == "identifier":
+            return self.const_value(text(inner))
+        if inner.type == "call_expression":
+            return self.decoded_value(inner)
+        return None
+
+    def decoded_value(self, call: Node) -> str | None:
+        """What ``atob(lit)``, ``Buffer.from(lit, enc)[.toString()]``, ``String.fromCharCode(n…)`` give."""
+        function = unwrap(call.child_by_field_name("function"))
+        if function is None:
+            return None
+        args = arguments(call.child_by_field_name("arguments"))
+        if function.type == "identifier" and text(function) == "atob" and args:
+            value = self.value_of(args[0])
+            return decode.from_atob(value) if value is not None else None
+        if function.type != "member_expression":
+            return None
+        method = text(function.child_by_field_name("property"))
+        receiver = unwrap(function.child_by_field_name("object"))
+        if method == "toString" and receiver is not None and receiver.type == "call_expression":
+            return self.decoded_value(receiver)
+        parts = chain(receiver)
+        if method == "from" and parts == ["Buffer"] and len(args) >= 2:
+            value, encoding = self.value_of(args[0]), literal(args[1])
+            if value is None or encoding is None:
+                return None
+            return decode.from_buffer(value, encoding)
+        if method == "fromCharCode" and parts == ["String"]:
+            codes: list[int] = []
+            for arg in args[: decode.MAX_CHAR_CODES + 1]:
+                number = unwrap(arg)
+                if number is None or number.type != "number":
+                    return None
+                try:
+                    codes.append(int(text(number), 0))
+                except ValueError:
+                    return None
+            return decode.from_char_codes(codes)
+        return None
+
+    def on_decoded(self, call: Node, method: str, decoded: str | None) -> None:
+        """Scan text the code decodes from literals; record that it was hidden when it matters."""
+        if decoded is None:
+            return
+        self.scan_string(decoded.encode("utf-8", "replace"), None, call)
+        if decode.noteworthy(decoded):
+            self.emit("obfuscation.decoded", f"{method}: {' '.join(decoded.split())}", call)
 
     def on_dynamic_code(self, call: Node, label: str, args: list[Node]) -> None:
         self.emit("code.dynamic", label, call)

@@ -236,12 +236,13 @@ QUERY_METHODS: frozenset[str] = frozenset(
     | {m for _, m in NESTED_EMAIL_CALLS}
     | OS_DETAIL_METHODS
     | {"tool", "registerTool", "setRequestHandler", "open", "eval", "get", "toObject", "send", "default"}
+    | {"from", "fromCharCode"}  # Buffer.from(literal, "base64"), String.fromCharCode(…): decoded statically
 )
 QUERY_FUNCTIONS: frozenset[str] = frozenset(
     set(GLOBAL_CALLS)
     | {"require", "eval", "Function", "setTimeout", "setInterval", "setImmediate", "execa", "execaSync",
        "exec", "execSync", "spawn", "spawnSync", "execFile", "execFileSync", "fork", "userInfo", "hostname",
-       "networkInterfaces", "__importDefault", "__importStar", "_interopRequireDefault",
+       "networkInterfaces", "atob", "__importDefault", "__importStar", "_interopRequireDefault",
        "_interopRequireWildcard"}
     | {r.method for r in CALL_RULES if r.families and r.families & {"fs", "os", "child_process", "vm", "dns"}}
 )
