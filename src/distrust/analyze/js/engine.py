@@ -12,6 +12,7 @@ What this cannot see is said in ``JsResult.problems`` rather than guessed: a bin
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import re
 from collections import Counter
@@ -89,6 +90,11 @@ ENTROPY_SAMPLE_CHARS = 4096
 # Prose has a space every few characters and can pass the entropy bar; packed blobs have none.
 ENTROPY_MAX_SPACES = 0.05
 VALUE_CHARS = 300
+MAX_VALUE_DEPTH = 8  # nested consts/templates followed when resolving a fixed string
+MAX_CALLERS = 50  # call sites of a local function looked at to resolve one of its parameters
+FUNCTION_TYPES = frozenset({"function_declaration", "function_expression", "arrow_function",
+                            "method_definition", "generator_function_declaration", "generator_function",
+                            "function"})
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
 _RULES_BY_METHOD: dict[str, list[CallRule]] = {}
 for _rule in CALL_RULES:
@@ -450,6 +456,13 @@ class _FileScan:
         elif kind in ("file.read", "file.write", "file.delete"):
             path = self.value_of(target)
             self.emit(kind, path if path is not None else DYNAMIC, call)
+            if path is not None and kind != "file.read" and self.at_top_level(call):
+                self.emit("exec.import_time", f"{kind} {path}", call)
+            if path is None and kind != "file.read":
+                for value, caller in self.argument_values(target):
+                    self.emit(kind, value, caller)
+                    if self.at_top_level(caller):
+                        self.emit("exec.import_time", f"{kind} {value}", caller)
             if rule.target == 1 and args:  # a copy also reads its source
                 src = literal(args[0])
                 self.emit("file.read", src if src is not None else DYNAMIC, call)
@@ -500,19 +513,161 @@ class _FileScan:
         if host:
             self.emit("network.host", host, call)
 
-    def value_of(self, node: Node | None) -> str | None:
-        """A string fixed at analysis time: a literal, a file-level const, or a decoded literal."""
+    def value_of(self, node: Node | None, depth: int = 0) -> str | None:
+        """A string fixed at analysis time, or None.
+
+        Literals, ``+`` chains, templates whose parts are fixed, names declared once with such a
+        value, decoded literals, ``path.join`` of those, and the home directory written as ``~``
+        (``os.homedir()``, ``process.env.HOME``): enough to see that ``${home}/Desktop/${name}``
+        is a file on the user's desktop.
+        """
         found = literal(node)
         if found is not None:
             return found
         inner = unwrap(node)
-        if inner is None:
+        if inner is None or depth > MAX_VALUE_DEPTH:
             return None
-        if inner.type == "identifier":
-            return self.const_value(text(inner))
-        if inner.type == "call_expression":
-            return self.decoded_value(inner)
+        kind = inner.type
+        if kind == "identifier":
+            name = text(inner)
+            bound = self.bindings.get(name)
+            if bound is not None and bound.family == "os" and bound.member == "homedir":
+                return "~"
+            return self.const_value(name) or self.declared_value(name, depth + 1)
+        if kind == "template_string":
+            return self.template_value(inner, depth + 1)
+        if kind == "binary_expression":
+            op = inner.child_by_field_name("operator")
+            if op is None or op.type != "+":
+                return None
+            left = self.value_of(inner.child_by_field_name("left"), depth + 1)
+            right = self.value_of(inner.child_by_field_name("right"), depth + 1) if left is not None else None
+            return left + right if left is not None and right is not None else None
+        if kind == "member_expression":
+            parts = chain(inner)
+            if parts[:2] == ["process", "env"]:
+                return "~" if parts[2:] in (["HOME"], ["USERPROFILE"]) else None
+            if len(parts) > 1 and parts[-1] == "homedir" and self.family_of(parts[:-1]) == "os":
+                return "~"  # `${os.homedir}` (a function, stringified): the intent is the home folder
+            return None
+        if kind == "call_expression":
+            return self.call_value(inner, depth + 1)
         return None
+
+    def template_value(self, node: Node, depth: int) -> str | None:
+        out: list[str] = []
+        for child in node.named_children:
+            if child.type == "template_substitution":
+                inner = child.named_children[0] if child.named_children else None
+                value = self.value_of(inner, depth)
+                if value is None:
+                    return None
+                out.append(value)
+            else:
+                out.append(unescape(text(child)))
+        return "".join(out)
+
+    def call_value(self, call: Node, depth: int) -> str | None:
+        function = unwrap(call.child_by_field_name("function"))
+        parts = chain(function)
+        if parts and parts[-1] == "homedir" and self.family_of(parts[:-1] or parts) in ("os", None):
+            bound = self.bindings.get(parts[0])
+            if len(parts) > 1 or (bound is not None and bound.family == "os"):
+                return "~"
+        if parts and parts[-1] == "concat" and function is not None and function.type == "member_expression":
+            # "".concat(a, b): how compilers targeting ES5 write template literals
+            head = self.value_of(function.child_by_field_name("object"), depth)
+            pieces = [self.value_of(arg, depth) for arg in arguments(call.child_by_field_name("arguments"))]
+            if head is None or any(p is None for p in pieces):
+                return None
+            return head + "".join(p for p in pieces if p is not None)
+        if parts and parts[-1] in ("join", "resolve") and self.family_of(parts[:-1]) == "path":
+            pieces = [self.value_of(arg, depth) for arg in arguments(call.child_by_field_name("arguments"))]
+            if not pieces or any(p is None for p in pieces):
+                return None
+            fixed = [p for p in pieces if p is not None]
+            return "/".join(p.strip("/") if i else p.rstrip("/") for i, p in enumerate(fixed))
+        return self.decoded_value(call)
+
+    def declared_value(self, name: str, depth: int) -> str | None:
+        """The value of the one ``const/let/var NAME = …`` in this file, when it is fixed."""
+        pattern = re.compile(rb"\b(?:const|let|var)\s+" + re.escape(name.encode()) + rb"\s*[=;,\n]")
+        matches = list(itertools.islice(pattern.finditer(self.src), 2))
+        if len(matches) != 1:
+            return None
+        offset = matches[0].start() + matches[0].group(0).find(name.encode())
+        node = self.root.descendant_for_byte_range(offset, offset + len(name))
+        while node is not None and node.type != "variable_declarator":
+            node = node.parent
+        if node is None or text(node.child_by_field_name("name")) != name:
+            return None
+        value = node.child_by_field_name("value")
+        if value is None:  # `var x;` … `x = "…"` (hoisted by compilers): one plain assignment
+            assigned = re.compile(rb"(?<![\w$.])" + re.escape(name.encode()) + rb"\s*=(?!=)")
+            found = list(itertools.islice(assigned.finditer(self.src), 2))
+            if len(found) != 1:
+                return None
+            at = self.root.descendant_for_byte_range(found[0].start(), found[0].start() + len(name))
+            parent = at.parent if at is not None else None
+            if parent is None or parent.type != "assignment_expression":
+                return None
+            value = parent.child_by_field_name("right")
+        return self.value_of(value, depth)
+
+    def argument_values(self, target: Node | None) -> list[tuple[str, Node]]:
+        """When ``target`` is a parameter of a named function, the fixed values its callers pass.
+
+        ``function deliver(path) { fs.writeFile(path, …) }`` called as ``deliver(`${home}/Desktop/x`)``
+        writes to the desktop; one level of calls within the file is followed.
+        """
+        inner = unwrap(target)
+        if inner is None or inner.type != "identifier":
+            return []
+        name = text(inner)
+        function = inner.parent
+        while function is not None and function.type not in FUNCTION_TYPES:
+            function = function.parent
+        if function is None:
+            return []
+        params = function.child_by_field_name("parameters")
+        names = [text(p) for p in params.named_children] if params is not None else []
+        if name not in names:
+            return []
+        index = names.index(name)
+        fname = self.function_name(function)
+        if fname is None:
+            return []
+        found: list[tuple[str, Node]] = []
+        callers = re.finditer(rb"\b" + re.escape(fname.encode()) + rb"\s*\(", self.src)
+        for match in itertools.islice(callers, MAX_CALLERS):
+            node = self.root.descendant_for_byte_range(match.start(), match.start() + len(fname))
+            call = node.parent if node is not None else None
+            if call is None or call.type != "call_expression" or call.child_by_field_name("function") != node:
+                continue
+            args = arguments(call.child_by_field_name("arguments"))
+            value = self.value_of(args[index]) if index < len(args) else None
+            if value is not None:
+                found.append((value, call))
+        return found
+
+    @staticmethod
+    def function_name(function: Node) -> str | None:
+        named = function.child_by_field_name("name")
+        if named is not None:
+            return text(named)
+        parent = function.parent
+        if parent is not None and parent.type == "variable_declarator":
+            return text(parent.child_by_field_name("name")) or None
+        return None
+
+    def at_top_level(self, node: Node) -> bool:
+        """True when ``node`` runs as the module loads: inside no function or class body."""
+        cur = node.parent
+        while cur is not None:
+            if cur.type in FUNCTION_TYPES or cur.type == "class_body":
+                return False
+            cur = cur.parent
+        return True
 
     def decoded_value(self, call: Node) -> str | None:
         """What ``atob(lit)``, ``Buffer.from(lit, enc)[.toString()]``, ``String.fromCharCode(n…)`` give."""
