@@ -168,6 +168,7 @@ class _FileScan:
         self.problems: list[str] = []
         self.bindings: dict[str, Binding] = {}
         self._consts: dict[str, str | None] = {}
+        self._declared: dict[str, str | None] = {}
         self.send_args: dict[int, list[Node]] = {}
         self.mail_objects: dict[int, mail.MailObject] = {}
         self.os_details: dict[str, Node] = {}
@@ -591,6 +592,14 @@ class _FileScan:
 
     def declared_value(self, name: str, depth: int) -> str | None:
         """The value of the one ``const/let/var NAME = …`` in this file, when it is fixed."""
+        if name in self._declared:
+            return self._declared[name]
+        self._declared[name] = None  # also stops a cycle (const a = b; const b = a)
+        value = self._declared_value(name, depth)
+        self._declared[name] = value
+        return value
+
+    def _declared_value(self, name: str, depth: int) -> str | None:
         pattern = re.compile(rb"\b(?:const|let|var)\s+" + re.escape(name.encode()) + rb"\s*[=;,\n]")
         matches = list(itertools.islice(pattern.finditer(self.src), 2))
         if len(matches) != 1:
