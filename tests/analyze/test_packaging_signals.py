@@ -180,3 +180,28 @@ def test_an_obfuscated_setup_script_is_high(tmp_path: Path) -> None:
     result = run_inspect(str(_tree(tmp_path / "pkg", {"setup.py": setup})), OFFLINE)
     assert "DT-RISK-122" in _rules(result)
     assert result.assessment.level >= Severity.HIGH
+
+
+# --- code pushed off-screen -------------------------------------------------------------------
+
+
+def test_code_after_a_wall_of_blanks_is_found(tmp_path: Path) -> None:
+    hidden = "from setuptools import setup" + " " * 240 + ";__import__('os').system('id')\nsetup(name='w')\n"
+    result = run_inspect(str(_tree(tmp_path / "pkg", {"setup.py": hidden})), OFFLINE)
+    found = [c for c in result.profile.capabilities if c.kind == "obfuscation.offscreen"]
+    assert [(c.line, c.value) for c in found] == [(1, "240 blanks, then: ;__import__('os').system('id')")]
+    assert "DT-RISK-126" in _rules(result)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1" + " " * 40 + "# aligned comment\n",  # ordinary alignment
+        "PAD = '" + " " * 300 + "'\n",  # a string of blanks: not code after the gap
+        "def f():\n" + " " * 8 + "return 1\n" + " " * 300 + "\n",  # trailing blanks only
+        "table = '''\nname" + " " * 120 + "# not code: a comment after the gap\n'''\n",
+    ],
+)
+def test_ordinary_whitespace_is_not_hidden_code(tmp_path: Path, source: str) -> None:
+    result = run_inspect(str(_tree(tmp_path / "pkg", {"mod.py": source})), OFFLINE)
+    assert not [c for c in result.profile.capabilities if c.kind == "obfuscation.offscreen"]

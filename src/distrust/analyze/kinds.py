@@ -49,6 +49,8 @@ KINDS: dict[str, str] = {
     "obfuscation.minified": "minified code with no readable source shipped beside it",
     "obfuscation.decoded": "text the code decodes from literals (base64, hex, char codes) that names an "
     "endpoint, a command, a secret location or a risky API: hidden on purpose (value: 'method: text')",
+    "obfuscation.offscreen": "code pushed past the right edge of the screen by a long run of blanks on one "
+    "line (value: how many blanks, then the hidden code)",
     "obfuscation.filename": "a file whose name in the archive contains control characters (a newline, an "
     "escape…), which breaks listings and reviews; value: the name with those characters made visible",
     # install time

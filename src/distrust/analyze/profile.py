@@ -23,6 +23,7 @@ from typing import Protocol
 
 from distrust.analyze import claims, textscan
 from distrust.analyze.claims import is_claim_source, scan_claims
+from distrust.analyze.layout import offscreen_code
 from distrust.analyze.manifest import (
     METADATA_PRIORITY,
     analyze_manifest,
@@ -361,6 +362,8 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
     suffix = path.suffix.lower()
     interpreter = _shebang(data) if not suffix or suffix not in JS_DIALECTS else None
 
+    if suffix in PYTHON_SUFFIXES or suffix in JS_DIALECTS:
+        state.caps.extend(offscreen_code(rel, data))
     if is_claim_source(rel):
         state.caps.extend(scan_claims(rel, data[: claims.MAX_TEXT].decode("utf-8", errors="replace")))
     if name.endswith(DECLARATION_SUFFIXES):
