@@ -72,6 +72,25 @@ def test_mentions_in_other_contexts_are_not_claims(text: str) -> None:
     assert scan_claims("README.md", text) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "description='A proof-of-concept MCP server for security scanning; not audited'",
+        "Summary: Proof of concept of a faster tokenizer",
+        "Summary: Tools to report a malicious package to the registry",
+    ],
+)
+def test_ordinary_summaries_are_not_claims(text: str) -> None:
+    assert scan_claims("PKG-INFO", text) == []
+
+
+def test_readme_text_in_pkg_info_only_counts_for_strong_claims() -> None:
+    header = "Metadata-Version: 2.1\nName: w\nSummary: Widgets\n\n"
+    assert scan_claims("PKG-INFO", header + "This is a malicious package demo for class.\n") == []
+    found = scan_claims("PKG-INFO", header + "A dependency confusion PoC.\n")
+    assert [c.line for c in found] == [5]
+
+
 def test_a_dependency_confusion_probe_is_high_on_its_own(tmp_path: Path) -> None:
     root = _tree(
         tmp_path / "probe",

@@ -30,12 +30,21 @@ KIND: Final = "metadata.self_declared"
 
 @dataclass(frozen=True)
 class Claim:
-    """One way a package declares itself a probe or a malware demo."""
+    """One way a package declares itself a probe or a malware demo.
+
+    ``anywhere`` claims are also read in READMEs and long descriptions; the others only in the
+    metadata fields a package sets about itself (summary, description, author), because
+    READMEs of ordinary projects say "proof of concept" or "a malicious package" about other
+    things all the time.
+    """
 
     id: str
     pattern: re.Pattern[str]
     meaning: str
+    anywhere: bool = False
 
+
+_POC = r"(poc|proof[\s-]*of[\s-]*concept)"
 
 CLAIMS: Final[tuple[Claim, ...]] = (
     Claim(
@@ -48,15 +57,26 @@ CLAIMS: Final[tuple[Claim, ...]] = (
             re.IGNORECASE,
         ),
         "describes itself as a dependency-confusion test",
+        anywhere=True,
+    ),
+    Claim(
+        "bug-bounty-address",
+        re.compile(
+            r"[\w.+-]+@(wearehackerone\.com|bugcrowdninja\.com|intigriti\.me|yeswehack\.ninja)\b",
+            re.IGNORECASE,
+        ),
+        "is published under a bug-bounty researcher's address",
+        anywhere=True,
     ),
     Claim(
         "security-poc",
         re.compile(
-            r"\b(security|pentest(ing)?|penetration|red[\s-]*team|bug[\s-]*bounty|vulnerability|rce)\b[^.\n]{0,40}?"
-            r"\b(poc|proof[\s-]*of[\s-]*concept)\b"
-            r"|\b(poc|proof[\s-]*of[\s-]*concept)\b[^.\n]{0,40}?\b(security|pentest|bug[\s-]*bounty|exploit|rce|"
-            r"vulnerabilit(y|ies))\b",
-            re.IGNORECASE,
+            rf"\b(security|pentest(ing)?|penetration[\s-]*test(ing)?|red[\s-]*team|bug[\s-]*bounty)\b"
+            rf"[\w\s-]{{0,24}}?\b{_POC}\b"
+            rf"|\b{_POC}\s+(for|of|to\s+demonstrate|demonstrating)\s+(an?\s+|the\s+)?(rce\b|remote\s+code|"
+            r"exploit|vulnerabilit|cve-\d{4}|supply[\s-]*chain\s+attack|security\s+(test|research|issue))"
+            rf"|^\s*(summary|description)\s*[:=]\s*[\"']?\s*{_POC}\s*\.?\s*[\"']?\s*,?\s*$",
+            re.IGNORECASE | re.MULTILINE,
         ),
         "describes itself as a security proof of concept",
     ),
@@ -69,20 +89,13 @@ CLAIMS: Final[tuple[Claim, ...]] = (
         "describes itself as a penetration-test package",
     ),
     Claim(
-        "bug-bounty-address",
-        re.compile(
-            r"[\w.+-]+@(wearehackerone\.com|bugcrowdninja\.com|intigriti\.me|yeswehack\.ninja)\b",
-            re.IGNORECASE,
-        ),
-        "is published under a bug-bounty researcher's address",
-    ),
-    Claim(
         "malware-demo",
         re.compile(
-            r"\b(a|this|the)\s+(test\s+|demo\s+|sample\s+)?(malicious|evil)\s+(pip\s+|pypi\s+|npm\s+)?"
-            r"(package|module|library|file|code)\b(?![^.\n]{0,30}\b(scanner|detector|detection)\b)"
+            # the description opens with it ("A malicious package for…") or says "this is …"
+            r"(?:^|[:=]\s*[\"']?\s*|\b(?:is|am|are)\s+)(?:a\s+|an\s+|this\s+|the\s+)?(?:test\s+|demo\s+|sample\s+)?"
+            r"(?:malicious|evil)\s+(?:pip\s+|pypi\s+|npm\s+)?(?:package|module|library|file|code)\b"
             r"|\b(reverse|bind)\s+shell\s+(script|package|payload)\b",
-            re.IGNORECASE,
+            re.IGNORECASE | re.MULTILINE,
         ),
         "describes itself as malicious",
     ),
@@ -91,7 +104,7 @@ CLAIMS: Final[tuple[Claim, ...]] = (
 # A defensive or analytical verb near the phrase turns a self-description into a mention.
 DEFENSIVE: Final = re.compile(
     r"\b(prevent(s|ing)?|protect(s|ing|ion)?|against|avoid(s|ing)?|detect(s|ing|ion|or)?|scan(s|ning|ner)?|"
-    r"check(s|ing|er)?|find(s|ing)?|identif(y|ies|ying)|audit(s|ing)?|defen[cs]e|mitigat\w*|reserv(e|ed|ing)|"
+    r"check(s|ing|er)?|find(s|ing)?|identif(y|ies|ying)|audit\w*|defen[cs]e|mitigat\w*|reserv(e|ed|ing)|"
     r"block(s|ing)?)\b",
     re.IGNORECASE,
 )
@@ -117,18 +130,31 @@ def is_claim_source(path: str) -> bool:
     return len(parts) <= 2 and PurePosixPath(name).stem.lower() in README_STEMS
 
 
+def metadata_part(path: str, text: str) -> str:
+    """The part of a file where a package describes itself (not its README).
+
+    PKG-INFO/METADATA carry the README as the body after the headers; READMEs themselves carry
+    none. setup.py, setup.cfg, pyproject.toml and package.json are all self-description.
+    """
+    name = PurePosixPath(path).name
+    if name in ("PKG-INFO", "METADATA"):
+        return re.split(r"\r?\n\r?\n", text, maxsplit=1)[0]
+    return text if name in METADATA_FILES else ""
+
+
 def scan_claims(path: str, text: str) -> list[Capability]:
     """``metadata.self_declared`` capabilities for each claim found in ``text`` (first hit per claim)."""
     text = text[:MAX_TEXT]
+    own = metadata_part(path, text)
     found: list[Capability] = []
     for claim in CLAIMS:
-        for match in claim.pattern.finditer(text):
+        for match in claim.pattern.finditer(text if claim.anywhere else own):
             start = max(0, match.start() - DEFENSIVE_WINDOW)
             around = text[start : match.end() + DEFENSIVE_WINDOW]
             if claim.id != "bug-bounty-address" and DEFENSIVE.search(around):
                 continue
             line = text.count("\n", 0, match.start()) + 1
-            phrase = " ".join(match.group(0).split())[:120]
+            phrase = " ".join(match.group(0).split()).lstrip(":=\"' ")[:120]
             snippet = " ".join(text.splitlines()[line - 1].split())[:200] if text else ""
             found.append(Capability(KIND, f"{claim.id}: {phrase}", path, line, snippet))
             break
