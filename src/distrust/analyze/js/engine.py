@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import tree_sitter
 from tree_sitter import Node
 
+from distrust.analyze import textscan
 from distrust.analyze.js import grammar, mail
 from distrust.analyze.js.syntax import (
     arguments,
@@ -614,6 +615,11 @@ class _FileScan:
             self.scan_string(decoded, None, node)
         else:
             self.scan_string(raw, start, node)
+            if len(raw) >= textscan.HIDDEN_BASE64_MIN and b"://" not in raw:
+                hidden = textscan.hidden_base64_text(raw.decode("ascii", "replace"))
+                if hidden:  # "aHR0cHM6Ly9…": an address kept out of sight (same test as for Python)
+                    self.emit("obfuscation.decoded", textscan.hidden_summary(("base64",), hidden), node)
+                    self.scan_string(hidden.encode("utf-8"), None, node)
 
     def scan_string(self, content: bytes, start: int | None, node: Node) -> None:
         """URL, address, IP and marker checks; ``start`` maps hits to exact lines when known."""
