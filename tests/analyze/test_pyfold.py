@@ -178,6 +178,11 @@ def test_helpers_with_side_effects_are_not_inlined() -> None:
         "a = b\nb = a\na",
         "x = x + 'a'\nx",
         "'{0.__class__}'.format('x')",
+        "'%*d' % (10 ** 9, 1)",
+        "'%099999999d' % 1",
+        "'{:>999999999}'.format('x')",
+        "w = 999999999\nf'{1:>{w}}'",
+        "('a,' * 400000).split(',')",
         "'%(a)s' % {'a': 1}",
     ],
 )

@@ -232,6 +232,9 @@ _TEXT_CODECS = frozenset(
 _STR_NO_ARG = frozenset({"lower", "upper", "title", "capitalize", "swapcase", "casefold"})
 _STR_STRIP = frozenset({"strip", "lstrip", "rstrip"})
 _FORMAT_FIELD_ATTR = re.compile(r"\{[^{}]*[.\[]")  # "{0.__class__}" reaches attributes: refused
+# A width or precision of five digits or more, or one taken from the arguments ("%*d"), would
+# allocate its padding before any size check could run: such formats are refused.
+_HUGE_WIDTH = re.compile(r"\d{5,}|\*")
 
 
 def merge_via(*parts: Sequence[str]) -> tuple[str, ...]:
@@ -597,6 +600,8 @@ class Folder:
                 if folded_spec is None or not isinstance(folded_spec.value, str):
                     return None
                 spec = folded_spec.value
+                if _HUGE_WIDTH.search(spec):
+                    return None
             value = repr(inner.value) if part.conversion == ord("r") else inner.value
             try:
                 parts.append(format(value, spec))
@@ -1001,6 +1006,12 @@ def _capped_text(value: str) -> str:
     return value
 
 
+def _capped_items(value: tuple[Value, ...]) -> tuple[Value, ...]:
+    if len(value) > MAX_ITEMS:
+        raise _Stop
+    return value
+
+
 def _capped(value: bytes) -> bytes:
     if len(value) > MAX_TEXT:
         raise _Stop
@@ -1030,7 +1041,8 @@ def _arithmetic(op: ast.operator, left: Value, right: Value) -> Value | None:
                 raise _Stop
             return left * right
     if isinstance(op, ast.Mod) and isinstance(left, str | bytes) and not isinstance(left, int):
-        if isinstance(left, str) and _FORMAT_FIELD_ATTR.search(left):
+        pattern = left if isinstance(left, str) else left.decode("latin-1")
+        if _FORMAT_FIELD_ATTR.search(pattern) or _HUGE_WIDTH.search(pattern):
             return None
         try:
             result = left % right  # only str/bytes/int/tuple values reach here: no user objects
@@ -1198,9 +1210,9 @@ def _string_method_value(
         maxsplit = args[1] if len(args) > 1 else kwargs.get("maxsplit", -1)
         if (sep is not None and not isinstance(sep, text_type)) or not isinstance(maxsplit, int):
             return None
-        return tuple(getattr(receiver, name)(sep, maxsplit)), ()
+        return _capped_items(tuple(getattr(receiver, name)(sep, maxsplit))), ()
     if name == "splitlines" and not args:
-        return tuple(receiver.splitlines()), ()
+        return _capped_items(tuple(receiver.splitlines())), ()
     if name in ("removeprefix", "removesuffix") and len(args) == 1 and isinstance(args[0], text_type):
         return getattr(receiver, name)(args[0]), ()
     if name in ("startswith", "endswith") and len(args) == 1:
@@ -1223,7 +1235,7 @@ def _string_method_value(
             return None
         return _codec_transform(receiver, codec, encode=name == "encode", errors=errors)
     if name == "format" and isinstance(receiver, str):
-        if _FORMAT_FIELD_ATTR.search(receiver):
+        if _FORMAT_FIELD_ATTR.search(receiver) or _HUGE_WIDTH.search(receiver):
             return None
         plain = (str, int)
         if not all(isinstance(a, plain) for a in args) or not all(
