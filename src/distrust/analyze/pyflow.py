@@ -19,7 +19,9 @@ from network input. Two strengths are told apart, because they mean different th
 Sources: request objects of Flask/Django/Bottle/FastAPI/aiohttp/Starlette handlers
 (``request.args/form/values/json/data/GET/POST/body…``, ``request.get_json()``),
 ``http.server`` handlers (``self.path``, ``self.rfile``, ``self.headers``), WSGI ``environ``
-query fields, and socket reads (``recv``, ``recvfrom``).
+query fields, socket reads (``recv``, ``recvfrom``), and the body of an HTTP response the code
+fetched itself (``requests.get(url).text``, ``urlopen(url).read()``): code downloaded and run
+is remote code just the same, chosen by whoever controls the server.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ HANDLER_FIELDS = frozenset({"path", "rfile", "headers", "requestline"})
 """``http.server`` request handler attributes that hold the client's request."""
 
 WSGI_KEYS = frozenset({"QUERY_STRING", "PATH_INFO", "REQUEST_URI", "wsgi.input", "RAW_URI"})
+
+RESPONSE_FIELDS = frozenset({"text", "content", "body", "data"})
+"""Attributes of an HTTP response that hold what the server sent."""
 
 UNWRAP_METHODS = frozenset(
     {"decode", "encode", "strip", "rstrip", "lstrip", "lower", "upper", "get", "pop", "getlist", "getvalue"}
@@ -95,9 +100,12 @@ class RemoteFlow:
 class _Taint:
     """Which names hold network input in one function, and how wholly."""
 
-    def __init__(self, resolve: Callable[[ast.AST], str | None], handler_class: bool) -> None:
+    def __init__(
+        self, resolve: Callable[[ast.AST], str | None], handler_class: bool, fetch_calls: frozenset[str]
+    ) -> None:
         self.resolve = resolve
         self.handler_class = handler_class
+        self.fetch_calls = fetch_calls
         self.whole: dict[str, str] = {}  # name -> source label
         self.partial: dict[str, str] = {}
 
@@ -105,6 +113,10 @@ class _Taint:
         """A label when ``node`` itself reads network input (``request.args``, ``sock.recv()``)."""
         if isinstance(node, ast.Await):
             return self.source(node.value)
+        if isinstance(node, ast.Call) and self.fetch_calls:
+            fetched = self.resolve(node.func) or ""
+            if fetched in self.fetch_calls:
+                return f"{fetched} response"
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             method = node.func.attr
             if method in SOCKET_READS:
@@ -166,6 +178,8 @@ class _Taint:
             return node.value
         if isinstance(node, ast.Subscript):
             return node.value
+        if isinstance(node, ast.Attribute) and node.attr in RESPONSE_FIELDS:
+            return node.value  # requests.get(url).text
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in UNWRAP_METHODS:
@@ -238,18 +252,20 @@ def remote_input_flows(
     code_sinks: frozenset[str],
     *,
     handler_class: bool = False,
+    fetch_calls: frozenset[str] = frozenset(),
 ) -> list[RemoteFlow]:
     """Sinks in ``body`` (one function or the module top level) that receive network input.
 
     ``resolve`` gives a call's qualified name through the file's imports; ``process_sinks`` and
     ``code_sinks`` are the qualified names of process-starting and code-evaluating calls.
     ``handler_class`` says the function is a method of an ``http.server``-style handler class,
-    where ``self.path`` is the client's request line.
+    where ``self.path`` is the client's request line. ``fetch_calls`` are the qualified names
+    of calls that download (``requests.get``, ``urllib.request.urlopen``): their response is input.
     """
     nodes = list(_own_nodes(body))
     if not any(isinstance(n, ast.Call) for n in nodes):
         return []
-    taint = _Taint(resolve, handler_class)
+    taint = _Taint(resolve, handler_class, fetch_calls)
     assignments: list[tuple[list[ast.AST], ast.AST]] = []
     for node in nodes:
         if isinstance(node, ast.Assign):

@@ -136,11 +136,12 @@ class Frame:
 
     scope: ast.AST
     params: Mapping[str, Folded | None] | None = field(default=None, compare=False)
+    # True when the frame carries actual values: results then depend on the call, not the node.
+    concrete: bool = field(init=False, compare=False)
 
-    @property
-    def concrete(self) -> bool:
-        """True when the frame carries actual values: results then depend on the call, not the node."""
-        return bool(self.params) and any(v is not None for v in (self.params or {}).values())
+    def __post_init__(self) -> None:
+        carries = bool(self.params) and any(v is not None for v in (self.params or {}).values())
+        object.__setattr__(self, "concrete", carries)
 
 
 class _Stop(Exception):
@@ -231,6 +232,23 @@ _TEXT_CODECS = frozenset(
 
 _STR_NO_ARG = frozenset({"lower", "upper", "title", "capitalize", "swapcase", "casefold"})
 _STR_STRIP = frozenset({"strip", "lstrip", "rstrip"})
+_STR_OTHER = frozenset(
+    {"join", "replace", "split", "rsplit", "splitlines", "removeprefix", "removesuffix", "startswith"}
+    | {"endswith", "count", "find", "index", "rfind", "zfill", "center", "ljust", "rjust", "decode"}
+    | {"encode", "format", "hex", "fromhex"}
+)
+
+FOLDABLE_CALL_NAMES = frozenset(
+    _BUILTIN_NAMES
+    | _STR_NO_ARG
+    | _STR_STRIP
+    | _STR_OTHER
+    | {name.rsplit(".", 1)[-1] for name in DECODER_FUNCTIONS}
+    | {name.rsplit(".", 1)[-1] for name in LIBRARY_FUNCTIONS}
+)
+"""Last component of every callee the evaluator can apply without inlining (``join``, ``b64decode``…).
+
+A caller can skip folding calls to anything else unless the file defines a helper of that name."""
 _FORMAT_FIELD_ATTR = re.compile(r"\{[^{}]*[.\[]")  # "{0.__class__}" reaches attributes: refused
 # A width or precision of five digits or more, or one taken from the arguments ("%*d"), would
 # allocate its padding before any size check could run: such formats are refused.
@@ -267,19 +285,30 @@ def is_readable(text: str) -> bool:
 # --- scopes ----------------------------------------------------------------------------------
 
 
-def _statements(body: Iterable[ast.stmt]) -> Iterator[ast.stmt | ast.excepthandler]:
-    """Every statement of a block, nested blocks included, nested functions and classes not entered."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(body: Iterable[ast.stmt]) -> list[ast.stmt | ast.excepthandler]:
+    """Every statement of a block, nested blocks included, nested functions and classes not entered.
+
+    An ``except … as name`` handler is listed too: it binds its name like a statement.
+    Iterative, because a recursive generator costs a frame per nesting level per statement.
+    """
+    out: list[ast.stmt | ast.excepthandler] = []
+    stack: list[ast.AST] = list(reversed(list(body)))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.match_case):
+            stack.extend(reversed(node.body))
             continue
-        for name in ("body", "orelse", "finalbody"):
-            yield from _statements(getattr(statement, name, ()))
-        for handler in getattr(statement, "handlers", ()):
-            yield handler  # an ExceptHandler binds its name like a statement
-            yield from _statements(handler.body)
-        for case in getattr(statement, "cases", ()):
-            yield from _statements(case.body)
+        out.append(node)  # type: ignore[arg-type]  # statements and except handlers only
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in reversed(_BLOCKS):
+            block = getattr(node, name, None)
+            if block:
+                stack.extend(reversed(block))
+    return out
 
 
 def _store_names(node: ast.AST) -> Iterator[str]:

@@ -176,6 +176,12 @@ EXEC_SINKS: frozenset[str] = frozenset(
 REMOTE_CODE_SINKS: frozenset[str] = frozenset({"exec", "eval", "compile", "execfile"})
 """Where text received from the network would run as Python code."""
 
+FETCH_CALLS: frozenset[str] = frozenset(
+    [f"{module}.{verb}" for module in ("requests", "httpx") for verb in ("get", "post", "request")]
+    + ["urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen", "urllib3.request"]
+)
+"""Calls whose result is what a server sent: downloaded and then run, it is remote code."""
+
 DECODERS: dict[str, str] = {
     "base64.b64decode": "base64",
     "base64.b32decode": "base32",
@@ -453,9 +459,12 @@ _HIDING_HINTS = (
     "unhexlify", "fromhex", "decompress", "chr", "bytes(", "bytearray", "reversed", "::-", "rot13",
     "rot_13", "codecs", ".decode('", '.decode("',
 )  # fmt: skip
+_HIDING_HINT_RE = re.compile("|".join(re.escape(hint) for hint in _HIDING_HINTS))
 # A remote shell needs network input and a process or code sink in the same file.
 _FLOW_SOURCE_HINTS = (
     "request",
+    "urlopen",
+    "httpx",
     "req.",
     "req[",
     ".recv",
@@ -464,6 +473,13 @@ _FLOW_SOURCE_HINTS = (
     "self.rfile",
     "self.headers",
 )
+_SINK_MODULES = frozenset({"subprocess", "os", "pty", "commands", "asyncio"})
+_FETCH_MODULES = frozenset({"requests", "httpx", "urllib.request", "urllib", "urllib2", "urllib3"})
+_FLOW_SINK_RE = re.compile(
+    r"(?<![\w.])(?:exec|eval|compile|execfile)\s*\(|subprocess|os\.(?:system|popen|exec|spawn|startfile|posix_spawn)"
+    r"|pty\.spawn|commands\.get|create_subprocess"
+)
+"""The precise version of _FLOW_SINK_HINTS, for one function's text (``re.compile(`` is not a sink)."""
 _FLOW_SINK_HINTS = ("subprocess", "os.", "pty", "exec", "eval", "compile", "popen", "commands")
 
 _FOLDABLE = (ast.Call, ast.Subscript, ast.Name, ast.BinOp, ast.JoinedStr, ast.Attribute)
@@ -524,7 +540,7 @@ class _Visitor(ast.NodeVisitor):
         self.path = path
         self.depth = depth
         self.lines = text.splitlines()
-        self.may_hide = any(hint in text for hint in _HIDING_HINTS)
+        self.may_hide = bool(_HIDING_HINT_RE.search(text))
         self.may_flow = any(h in text for h in _FLOW_SOURCE_HINTS) and any(
             h in text for h in _FLOW_SINK_HINTS
         )
@@ -540,7 +556,12 @@ class _Visitor(ast.NodeVisitor):
         self.snippets: dict[int, str] = {}  # line -> redacted excerpt, computed once per line
         # Constant folding over the whole module (see pyfold), in the scopes being visited.
         self.folder = pyfold.Folder(self.plain_name, walrus=":=" in text)
+        self.local_callables_found: frozenset[str] | None = None  # see local_callables
         self.frames: list[Frame] = []
+        self.tree_body: list[ast.stmt] = []
+        self.text = text
+        self.line_offsets: list[int] | None = None  # start of each line in text, for may_flow_in
+        self.flow_aliases: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # see may_flow_in
 
     # -- recording --------------------------------------------------------------------------
 
@@ -607,6 +628,55 @@ class _Visitor(ast.NodeVisitor):
             return value
         return None
 
+    @property
+    def local_callables(self) -> frozenset[str]:
+        """Names the file may call as its own helpers: defs, classes (methods included), and names
+        bound to a lambda or to a string's method (``_ = "".join``). Read once, from statements."""
+        if self.local_callables_found is None:
+            names: set[str] = set()
+            stack: list[ast.stmt] = list(self.tree_body)
+            while stack:
+                stmt = stack.pop()
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    names.add(stmt.name)
+                elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda | ast.Attribute):
+                    names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+                for field in ("body", "orelse", "finalbody"):
+                    stack.extend(getattr(stmt, field, ()))
+                for handler in getattr(stmt, "handlers", ()):
+                    stack.extend(handler.body)
+            self.local_callables_found = frozenset(names)
+        return self.local_callables_found
+
+    def worth_folding(self, node: ast.AST) -> bool:
+        """False when folding ``node`` cannot give more than the plain literal folding does.
+
+        Folding is cheap but not free, and ``fold`` runs for every assignment. A bare name is
+        settled by ``known_strings`` (itself filled with folded values); a call to a function
+        pyfold cannot apply and the file does not define, or an index into something that is
+        not a literal, gives nothing more.
+        """
+        if isinstance(node, ast.Name):
+            return False
+        if isinstance(node, ast.Subscript):
+            container = node.value
+            index = node.slice
+            return (
+                isinstance(index, ast.Slice)
+                or isinstance(container, ast.Constant | ast.List | ast.Tuple | ast.Call)
+                or (self.may_hide and isinstance(container, ast.Name | ast.Attribute))
+                or (isinstance(index, ast.Constant) and type(index.value) is int)  # PARTS[1]
+            )
+        if isinstance(node, ast.Attribute):
+            return isinstance(node.value, ast.Name) and node.value.id in ("self", "cls", "string")
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in pyfold.FOLDABLE_CALL_NAMES or name in self.local_callables:
+                return True
+            return isinstance(func, ast.Call | ast.Subscript | ast.Lambda)
+        return True
+
     def exact(self, node: ast.AST) -> Folded | None:
         """What ``node`` evaluates to by constant folding (see :mod:`~distrust.analyze.pyfold`)."""
         if not self.frames or self.folder.busy:
@@ -648,7 +718,7 @@ class _Visitor(ast.NodeVisitor):
     def _fold(self, node: ast.AST | None) -> str | None:
         if node is None:
             return None
-        if isinstance(node, _FOLDABLE):
+        if isinstance(node, _FOLDABLE) and self.worth_folding(node):
             folded = self.exact(node)
             text = _folded_text(folded.value) if folded is not None else None
             if text is not None:
@@ -770,7 +840,7 @@ class _Visitor(ast.NodeVisitor):
 
     def note_hidden(self, node: ast.AST) -> None:
         """Record what an expression decodes to when it undoes a hiding transform (base64, char codes…)."""
-        if not self.may_hide:
+        if not self.may_hide or not self.worth_folding(node):
             return
         folded = self.exact(node)
         if folded is None or not folded.via:
@@ -832,6 +902,7 @@ class _Visitor(ast.NodeVisitor):
     def visit_Module(self, node: ast.Module) -> None:
         self.mark_docstring(node)
         self.frames = [Frame(node)]
+        self.tree_body = node.body
         self.remote_input(node.body, handler_class=False)
         self.generic_visit(node)
 
@@ -884,12 +955,48 @@ class _Visitor(ast.NodeVisitor):
 
     def remote_input(self, body: list[ast.stmt], *, handler_class: bool) -> None:
         """``code.remote_input`` where network input becomes a command or code (see :mod:`pyflow`)."""
-        if not self.may_flow:
+        if not self.may_flow or not body or not self.may_flow_in(body):
             return
         for flow in pyflow.remote_input_flows(
-            body, self.plain_name, PROCESS_CALLS, REMOTE_CODE_SINKS, handler_class=handler_class
+            body,
+            self.plain_name,
+            PROCESS_CALLS,
+            REMOTE_CODE_SINKS,
+            handler_class=handler_class,
+            fetch_calls=FETCH_CALLS,
         ):
             self.add("code.remote_input", f"{flow.source} -> {flow.sink}", flow.node)
+
+    def may_flow_in(self, body: list[ast.stmt]) -> bool:
+        """Cheap text test: can these lines hold both network input and a process/code sink?
+
+        The flow analysis walks a function's whole syntax tree; most functions of HTTP clients
+        mention ``request`` but start no process, so their source text rules them out first.
+        Names imported under another spelling (``from subprocess import Popen as P``) count.
+        """
+        if body is self.tree_body:
+            return True  # the module's top level: the whole-file test already passed
+        if self.line_offsets is None:  # where each line starts, as ast counts lines
+            self.line_offsets = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        offsets = self.line_offsets
+        start, end = body[0].lineno, body[-1].end_lineno or body[-1].lineno
+        segment = self.text[
+            offsets[min(start, len(offsets)) - 1] : offsets[end] if end < len(offsets) else None
+        ]
+        if self.flow_aliases is None:
+            source_hints, sink_hints = list(_FLOW_SOURCE_HINTS), list(_FLOW_SINK_HINTS)
+            for alias, target in self.aliases.items():
+                if target in PROCESS_CALLS or target in REMOTE_CODE_SINKS or target in _SINK_MODULES:
+                    sink_hints.append(alias)
+                if target in FETCH_CALLS or target in pyflow.REQUEST_NAMES or target in _FETCH_MODULES:
+                    source_hints.append(alias)
+            self.flow_aliases = (tuple(source_hints), tuple(sink_hints))
+        sources, sinks = self.flow_aliases
+        if not any(h in segment for h in sources):
+            return False
+        return bool(_FLOW_SINK_RE.search(segment)) or any(
+            h in segment for h in sinks[len(_FLOW_SINK_HINTS) :]
+        )
 
     visit_AsyncFunctionDef = visit_FunctionDef
 

@@ -332,8 +332,10 @@ def is_foreign_host(value: str, package: str) -> bool:
 
     Related means a meaningful word is shared either way: a word of the package name inside the
     host name, or a word of the host name inside the package name (``pyfcm`` and
-    ``fcm.googleapis.com``). Generic words (sdk, api, python, client, cloud…) do not count, so
-    ``python-cos-sdk-v5`` and ``api.aliyun-sdk-requests.xyz`` are strangers.
+    ``fcm.googleapis.com``), or two words that start alike for five letters or more
+    (``postmarker`` and ``postmarkapp.com``, ``instaloader`` and ``instagram.com``). Generic words
+    (sdk, api, python, client, cloud…) do not count, so ``python-cos-sdk-v5`` and
+    ``api.aliyun-sdk-requests.xyz`` are strangers.
     """
     match = _URL_IN_TEXT.search(value)
     host = _url_host(match.group(0)).lower() if match else ""
@@ -347,9 +349,12 @@ def is_foreign_host(value: str, package: str) -> bool:
     host_words = "-".join(labels[:-suffix])
     compact_package = re.sub(r"[^a-z0-9]", "", package.lower())
     compact_host = re.sub(r"[^a-z0-9]", "", host_words)
-    if any(word in compact_host for word in _name_tokens(package)):
+    package_words, host_word_set = _name_tokens(package), _name_tokens(host_words)
+    if any(word in compact_host for word in package_words):
         return False
-    return not any(word in compact_package for word in _name_tokens(host_words))
+    if any(word in compact_package for word in host_word_set):
+        return False
+    return not any(p[:5] == h[:5] for p in package_words for h in host_word_set if min(len(p), len(h)) >= 5)
 
 
 def _platforms(pool: Sequence[Capability]) -> int:

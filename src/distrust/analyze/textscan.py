@@ -512,8 +512,8 @@ def hidden_base64_text(literal: str) -> str | None:
     text = literal.strip()
     if not HIDDEN_BASE64_MIN <= len(text) <= HIDDEN_BASE64_MAX or not _BASE64_LITERAL_RE.fullmatch(text):
         return None
-    if text.isalpha() and (text.islower() or text.isupper()):
-        return None  # a word, not an encoding
+    if text.islower() or text.isupper():
+        return None  # an identifier or a word (snake_case, CONSTANT_NAME), not an encoding
     padded = text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4)
     try:
         raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
@@ -546,7 +546,7 @@ NAMESPACE_HOSTS = frozenset(
 )
 """Hosts of XML/JSON namespace and schema identifiers: names in a document, never contacted."""
 
-_MARKUP_START = re.compile(r"\s*(?:<\?xml|<svg|<!doctype|<html|<\w+[^>]*\sxmlns=)", re.IGNORECASE)
+_MARKUP_START = re.compile(r"\s*+(?:<\?xml|<svg|<!doctype|<html|<\w++[^>]{0,2000}?\sxmlns=)", re.IGNORECASE)
 
 
 def is_namespace_url(url: str) -> bool:
