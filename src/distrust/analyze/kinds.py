@@ -17,7 +17,10 @@ KINDS: dict[str, str] = {
     "network.ip": "a literal IP address (not loopback/private documentation ranges)",
     "network.request": "a network call site: fetch/http(s).request/axios/XMLHttpRequest/requests/urllib/"
     "httpx/socket/net.connect/dns (value: API name and target or <dynamic>)",
-    "network.listen": "a server socket opened (http.createServer().listen, net.createServer, socket.bind)",
+    "network.listen": "a server socket opened (http.createServer().listen, net.createServer, socket.bind, "
+    "Flask/uvicorn run(host=...), serve_forever)",
+    "network.send_secret": "a request to a hard-coded URL whose payload carries secret-looking fields "
+    "(value: 'API URL carries names', e.g. 'requests.post https://host/x carries self._secret_key')",
     # email
     "email.send": "a call into a mail-sending API: postmark sendEmail*, nodemailer sendMail, SendGrid send, "
     "Mailgun messages.create, SES SendEmail/SendRawEmail, Resend emails.send, smtplib (value: API)",
@@ -39,6 +42,9 @@ KINDS: dict[str, str] = {
     "process.spawn": "a child process (child_process.*, subprocess, os.system, os.popen…) (value: command)",
     "code.dynamic": "eval, new Function, vm.run*, exec/compile, computed require/import, __import__ of a "
     "non-literal, pickle/marshal loads of data",
+    "code.remote_input": "input from the network (a web request's parameters or body, a socket recv) "
+    "flowing into a process command or exec/eval in the same function: a remote shell "
+    "(value: 'source -> sink')",
     "code.decode_exec": "a decoded blob (base64/hex/zlib/rot13/charcode) flowing into dynamic code in one "
     "expression, e.g. eval(atob(...)), exec(base64.b64decode(...))",
     # obfuscation
@@ -47,8 +53,9 @@ KINDS: dict[str, str] = {
     "obfuscation.blob": "a long base64 or hex blob literal",
     "obfuscation.unicode": "invisible or bidirectional-control unicode in source",
     "obfuscation.minified": "minified code with no readable source shipped beside it",
-    "obfuscation.decoded": "text the code decodes from literals (base64, hex, char codes) that names an "
-    "endpoint, a command, a secret location or a risky API: hidden on purpose (value: 'method: text')",
+    "obfuscation.decoded": "text the code hides and the analyser recovered by folding constants: base64/hex/"
+    "rot13/zlib decoding, character codes, reversed strings, bits written as spaces and tabs "
+    "(value: 'transforms: decoded text', e.g. 'base64: https://host/upload')",
     "obfuscation.offscreen": "code pushed past the right edge of the screen by a long run of blanks on one "
     "line (value: how many blanks, then the hidden code)",
     "obfuscation.filename": "a file whose name in the archive contains control characters (a newline, an "

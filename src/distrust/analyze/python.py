@@ -18,6 +18,7 @@ import base64
 import binascii
 import bz2
 import codecs
+import itertools
 import lzma
 import re
 import warnings
@@ -25,8 +26,9 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from distrust.analyze import textscan
+from distrust.analyze import pyflow, pyfold, textscan
 from distrust.analyze.kinds import DYNAMIC
+from distrust.analyze.pyfold import Folded, Frame
 from distrust.model import Capability
 
 
@@ -170,6 +172,15 @@ EXEC_SINKS: frozenset[str] = frozenset(
     {"exec", "eval", "compile", "execfile", "marshal.loads", "types.FunctionType"}
 )
 """Where a decoded blob becomes code: the right-hand side of a decode→exec chain."""
+
+REMOTE_CODE_SINKS: frozenset[str] = frozenset({"exec", "eval", "compile", "execfile"})
+"""Where text received from the network would run as Python code."""
+
+FETCH_CALLS: frozenset[str] = frozenset(
+    [f"{module}.{verb}" for module in ("requests", "httpx") for verb in ("get", "post", "request")]
+    + ["urllib.request.urlopen", "urllib.urlopen", "urllib2.urlopen", "urllib3.request"]
+)
+"""Calls whose result is what a server sent: downloaded and then run, it is remote code."""
 
 DECODERS: dict[str, str] = {
     "base64.b64decode": "base64",
@@ -400,6 +411,81 @@ OBFUSCATED_NAME_MIN = 8
 VALUE_MAX = 200
 MCP_VALUE_MAX = 120
 
+HOST_CALLS = frozenset(
+    {
+        "smtplib.SMTP",
+        "smtplib.SMTP_SSL",
+        "ftplib.FTP",
+        "socket.create_connection",
+        "http.client.HTTPConnection",
+        "http.client.HTTPSConnection",
+        "httplib.HTTPConnection",
+        "httplib.HTTPSConnection",
+    }
+)
+"""Calls whose first argument is a bare host name (no scheme)."""
+_HOST_RE = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::\d+)?")
+
+SECRET_FIELD_RE = re.compile(
+    r"secret|passw|passwd|pwd|token|api_?key|apikey|private_?key|access_?key|credential|cookie|session_?id"
+    r"|auth_?key|mnemonic|seed_?phrase",
+    re.IGNORECASE,
+)
+"""Payload field or variable names that carry a credential."""
+OAUTH_FIELDS = frozenset(
+    {
+        "grant_type",
+        "client_id",
+        "redirect_uri",
+        "refresh_token",
+        "code_verifier",
+        "assertion",
+        "response_type",
+    }
+)
+"""Fields of an OAuth token request: a client secret sent there is the protocol, not a theft."""
+
+HIDDEN_SHORT_NAMES = frozenset({"os", "sys", "pty", "nt", "chr", "get", "run", "GET", "PUT"})
+"""Names shorter than four characters still worth recording when a file hides them."""
+HIDDEN_TEXT_MIN = 4
+HIDDEN_ITEMS_MAX = 20
+"""At most this many decoded strings of one list (``[b64decode(k) for k in KEYS]``) are recorded."""
+
+# Text that must appear somewhere in a file before any expression of it can undo a hiding transform
+# (see pyfold.HIDING_TRANSFORMS). Files without any skip the per-call decoding check: most of them.
+# Plain substrings, not a regex: this runs over every file and ``in`` is a fast C search.
+_HIDING_HINTS = (
+    "b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "decodebytes", "decodestring", "a2b_",
+    "unhexlify", "fromhex", "decompress", "chr", "bytes(", "bytearray", "reversed", "::-", "rot13",
+    "rot_13", "codecs", ".decode('", '.decode("',
+)  # fmt: skip
+_HIDING_HINT_RE = re.compile("|".join(re.escape(hint) for hint in _HIDING_HINTS))
+# A remote shell needs network input and a process or code sink in the same file.
+_FLOW_SOURCE_HINTS = (
+    "request",
+    "urlopen",
+    "httpx",
+    "req.",
+    "req[",
+    ".recv",
+    "environ",
+    "self.path",
+    "self.rfile",
+    "self.headers",
+)
+_SINK_MODULES = frozenset({"subprocess", "os", "pty", "commands", "asyncio"})
+_FETCH_MODULES = frozenset({"requests", "httpx", "urllib.request", "urllib", "urllib2", "urllib3"})
+_FLOW_SINK_RE = re.compile(
+    r"(?<![\w.])(?:exec|eval|compile|execfile)\s*\(|subprocess|os\.(?:system|popen|exec|spawn|startfile|posix_spawn)"
+    r"|pty\.spawn|commands\.get|create_subprocess"
+)
+"""The precise version of _FLOW_SINK_HINTS, for one function's text (``re.compile(`` is not a sink)."""
+_FLOW_SINK_HINTS = ("subprocess", "os.", "pty", "exec", "eval", "compile", "popen", "commands")
+
+_FOLDABLE = (ast.Call, ast.Subscript, ast.Name, ast.BinOp, ast.JoinedStr, ast.Attribute)
+NAMESPACE_OWNERS = frozenset({"globals()", "vars()", "locals()", "__builtins__", "builtins", "__builtin__"})
+"""Objects whose ``[name]``/``.get(name)`` looks a builtin or global up by (possibly hidden) name."""
+
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -414,6 +500,39 @@ def _call_name(node: ast.Call) -> str:
     return node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
 
 
+def _mapping_items(node: ast.AST | None) -> list[tuple[str | None, ast.AST]]:
+    """(literal key or None, value) pairs of a dict display or ``dict(k=v)`` call."""
+    if isinstance(node, ast.Dict):
+        return [
+            (k.value if isinstance(k, ast.Constant) and isinstance(k.value, str) else None, v)
+            for k, v in zip(node.keys, node.values, strict=True)
+        ]
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        return [(kw.arg, kw.value) for kw in node.keywords]
+    return []
+
+
+def _value_names(node: ast.AST) -> list[str]:
+    """Names that fill a payload field: ``self._secret_key`` → ``self._secret_key``, ``token`` → ``token``."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, ast.Attribute):
+        owner = node.value.id if isinstance(node.value, ast.Name) else ""
+        return [f"{owner}.{node.attr}" if owner else node.attr]
+    if isinstance(node, ast.Call) and node.args:
+        return _value_names(node.args[0])  # str(token), base64.b64encode(password)
+    return []
+
+
+def _folded_text(value: pyfold.Value) -> str | None:
+    """A folded str/bytes as text (bytes as UTF-8 when valid, else Latin-1); None for other values."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return pyfold.as_text(value) or value.decode("latin-1")
+    return None
+
+
 class _Visitor(ast.NodeVisitor):
     """Walks one module once, appending capabilities; see the module docstring for the approach."""
 
@@ -421,6 +540,10 @@ class _Visitor(ast.NodeVisitor):
         self.path = path
         self.depth = depth
         self.lines = text.splitlines()
+        self.may_hide = bool(_HIDING_HINT_RE.search(text))
+        self.may_flow = any(h in text for h in _FLOW_SOURCE_HINTS) and any(
+            h in text for h in _FLOW_SINK_HINTS
+        )
         self.docstrings: set[int] = set()
         self.aliases: dict[str, str] = {}
         self.decoded_names: dict[str, str] = {}
@@ -431,6 +554,14 @@ class _Visitor(ast.NodeVisitor):
         self.inner_divisions: set[int] = set()
         self.caps: list[Capability] = []
         self.snippets: dict[int, str] = {}  # line -> redacted excerpt, computed once per line
+        # Constant folding over the whole module (see pyfold), in the scopes being visited.
+        self.folder = pyfold.Folder(self.plain_name, walrus=":=" in text)
+        self.local_callables_found: frozenset[str] | None = None  # see local_callables
+        self.frames: list[Frame] = []
+        self.tree_body: list[ast.stmt] = []
+        self.text = text
+        self.line_offsets: list[int] | None = None  # start of each line in text, for may_flow_in
+        self.flow_aliases: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # see may_flow_in
 
     # -- recording --------------------------------------------------------------------------
 
@@ -458,11 +589,99 @@ class _Visitor(ast.NodeVisitor):
         if isinstance(node, ast.Call):
             base = self.qualname(node.func)
             if base in ("__import__", "importlib.import_module") and node.args:
-                module = node.args[0]
-                if isinstance(module, ast.Constant) and isinstance(module.value, str):
-                    return module.value  # __import__("base64").b64decode is base64.b64decode
+                module = self.name_text(node.args[0])
+                if module:
+                    return module  # __import__("base64").b64decode is base64.b64decode
+            if base == "getattr" and len(node.args) >= 2:
+                owner, attribute = self.qualname(node.args[0]), self.name_text(node.args[1])
+                if owner and attribute:  # getattr(requests, "get") is requests.get
+                    return attribute if owner in NAMESPACE_OWNERS else f"{owner}.{attribute}"
+            if self.namespace_get(node):
+                looked_up = self.name_text(node.args[0])
+                if looked_up:  # globals()["__builtins__"].get("eval") is eval
+                    return looked_up
             return f"{base}()" if base else None
+        if isinstance(node, ast.Subscript):
+            owner = self.qualname(node.value)
+            if owner in NAMESPACE_OWNERS:
+                key = self.name_text(node.slice)
+                return key if key else None
         return None
+
+    def namespace_get(self, node: ast.Call) -> str | None:
+        """The namespace in ``<namespace>.get(name)`` (globals(), __builtins__…), else None."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "get" and node.args):
+            return None
+        owner = self.qualname(func.value)
+        return owner if owner in NAMESPACE_OWNERS else None
+
+    def name_text(self, node: ast.AST) -> str | None:
+        """An identifier-like string an expression folds to (``"requests"``, ``"__import__"``)."""
+        value: object
+        if isinstance(node, ast.Constant):
+            value = node.value
+        else:
+            folded = self.exact(node)
+            value = folded.value if folded is not None else None
+        if isinstance(value, str) and value.replace(".", "").replace("_", "").isalnum() and len(value) <= 100:
+            return value
+        return None
+
+    @property
+    def local_callables(self) -> frozenset[str]:
+        """Names the file may call as its own helpers: defs, classes (methods included), and names
+        bound to a lambda or to a string's method (``_ = "".join``). Read once, from statements."""
+        if self.local_callables_found is None:
+            names: set[str] = set()
+            stack: list[ast.stmt] = list(self.tree_body)
+            while stack:
+                stmt = stack.pop()
+                if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    names.add(stmt.name)
+                elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda | ast.Attribute):
+                    names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+                for field in ("body", "orelse", "finalbody"):
+                    stack.extend(getattr(stmt, field, ()))
+                for handler in getattr(stmt, "handlers", ()):
+                    stack.extend(handler.body)
+            self.local_callables_found = frozenset(names)
+        return self.local_callables_found
+
+    def worth_folding(self, node: ast.AST) -> bool:
+        """False when folding ``node`` cannot give more than the plain literal folding does.
+
+        Folding is cheap but not free, and ``fold`` runs for every assignment. A bare name is
+        settled by ``known_strings`` (itself filled with folded values); a call to a function
+        pyfold cannot apply and the file does not define, or an index into something that is
+        not a literal, gives nothing more.
+        """
+        if isinstance(node, ast.Name):
+            return False
+        if isinstance(node, ast.Subscript):
+            container = node.value
+            index = node.slice
+            return (
+                isinstance(index, ast.Slice)
+                or isinstance(container, ast.Constant | ast.List | ast.Tuple | ast.Call)
+                or (self.may_hide and isinstance(container, ast.Name | ast.Attribute))
+                or (isinstance(index, ast.Constant) and type(index.value) is int)  # PARTS[1]
+            )
+        if isinstance(node, ast.Attribute):
+            return isinstance(node.value, ast.Name) and node.value.id in ("self", "cls", "string")
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in pyfold.FOLDABLE_CALL_NAMES or name in self.local_callables:
+                return True
+            return isinstance(func, ast.Call | ast.Subscript | ast.Lambda)
+        return True
+
+    def exact(self, node: ast.AST) -> Folded | None:
+        """What ``node`` evaluates to by constant folding (see :mod:`~distrust.analyze.pyfold`)."""
+        if not self.frames or self.folder.busy:
+            return None
+        return self.folder.fold(node, tuple(self.frames))
 
     def plain_name(self, node: ast.AST) -> str | None:
         """Qualified name with the ``()`` of intermediate calls removed: ``requests.Session.post``."""
@@ -499,6 +718,11 @@ class _Visitor(ast.NodeVisitor):
     def _fold(self, node: ast.AST | None) -> str | None:
         if node is None:
             return None
+        if isinstance(node, _FOLDABLE) and self.worth_folding(node):
+            folded = self.exact(node)
+            text = _folded_text(folded.value) if folded is not None else None
+            if text is not None:
+                return text
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 return node.value
@@ -509,7 +733,9 @@ class _Visitor(ast.NodeVisitor):
             return self.known_strings.get(node.id)
         if isinstance(node, ast.JoinedStr):
             return "".join(
-                part.value if isinstance(part, ast.Constant) and isinstance(part.value, str) else "*"
+                part.value
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                else (self._fold(part.value) if isinstance(part, ast.FormattedValue) else None) or "*"
                 for part in node.values
             )
         if isinstance(node, ast.BinOp):
@@ -600,6 +826,59 @@ class _Visitor(ast.NodeVisitor):
             self.add(
                 "obfuscation.entropy", f"{len(text)} chars, {textscan.entropy(text):.1f} bits/char", node
             )
+        if len(text) >= textscan.HIDDEN_BASE64_MIN and "://" not in text:
+            hidden = textscan.hidden_base64_text(text)
+            if hidden:
+                self.hidden_text(hidden, ("base64",), node)
+        payload = textscan.whitespace_payload(text)
+        if payload:
+            self.hidden_text(payload, ("whitespace",), node)
+        elif payload == "":
+            self.add("obfuscation.blob", f"whitespace-encoded data, {len(text)} chars", node)
+
+    # -- hidden values ----------------------------------------------------------------------
+
+    def note_hidden(self, node: ast.AST) -> None:
+        """Record what an expression decodes to when it undoes a hiding transform (base64, char codes…)."""
+        if not self.may_hide or not self.worth_folding(node):
+            return
+        folded = self.exact(node)
+        if folded is None or not folded.via:
+            return
+        values = folded.value if isinstance(folded.value, tuple) else (folded.value,)
+        for item in values[:HIDDEN_ITEMS_MAX]:
+            text = pyfold.as_text(item) if isinstance(item, str | bytes) else None
+            if text is None or (isinstance(folded.value, tuple) and len(text) < HIDDEN_TEXT_MIN):
+                continue
+            self.hidden_text(text, folded.via, node)
+
+    def hidden_text(self, text: str, via: tuple[str, ...], node: ast.AST) -> None:
+        """``obfuscation.decoded`` for readable hidden text, and what that text reveals (URLs, paths…)."""
+        stripped = text.strip()
+        if not textscan.is_readable_text(stripped) or textscan.is_markup(stripped):
+            return  # binary data, or an embedded SVG/HTML document (its URLs are namespaces)
+        if len(stripped) < HIDDEN_TEXT_MIN and stripped not in HIDDEN_SHORT_NAMES:
+            return
+        if via == ("charcodes",) and all(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(stripped)):
+            return  # "".join(chr(c) for c in range(97, 123)) builds an alphabet, it hides nothing
+        self.add("obfuscation.decoded", textscan.hidden_summary(via, stripped), node)
+        self.scan_revealed(stripped, node)
+
+    def scan_revealed(self, text: str, node: ast.AST) -> None:
+        """Literal scans over text the code builds or decodes rather than writes out."""
+        for hit in textscan.find_urls(text, embedded=True):
+            if textscan.is_namespace_url(hit.value):
+                continue
+            self.add("network.url", hit.value, node)
+            service = textscan.public_ip_service(hit.value)
+            if service:
+                self.add("recon.system", f"public IP lookup {service}", node)
+        for hit in textscan.find_ips(text):
+            self.add("network.ip", hit.value, node)
+        for hit in textscan.find_emails(text):
+            self.add("email.address", hit.value, node)
+        if len(text) < 2000:
+            self.scan_path(text, node)
 
     def scan_path(self, text: str, node: ast.AST) -> None:
         label = textscan.sensitive_path_label(text)
@@ -622,11 +901,32 @@ class _Visitor(ast.NodeVisitor):
 
     def visit_Module(self, node: ast.Module) -> None:
         self.mark_docstring(node)
+        self.frames = [Frame(node)]
+        self.tree_body = node.body
+        self.remote_input(node.body, handler_class=False)
         self.generic_visit(node)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.mark_docstring(node)
+        self.frames.append(Frame(node))
         self.generic_visit(node)
+        self.frames.pop()
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.frames.append(Frame(node))
+        self.generic_visit(node)
+        self.frames.pop()
+
+    def visit_ListComp(self, node: ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp) -> None:
+        if isinstance(node, ast.ListComp | ast.GeneratorExp):
+            self.note_hidden(node)  # [b64decode(k).decode() for k in KEYS]
+        self.frames.append(pyfold.comprehension_frame(node))
+        self.generic_visit(node)
+        self.frames.pop()
+
+    visit_SetComp = visit_ListComp
+    visit_DictComp = visit_ListComp
+    visit_GeneratorExp = visit_ListComp
 
     def visit_Name(self, node: ast.Name) -> None:
         self.note_identifier(node.id, node.lineno)
@@ -644,11 +944,65 @@ class _Visitor(ast.NodeVisitor):
         self.mark_docstring(node)
         for decorator in node.decorator_list:
             self.mcp_decorator(decorator, node)
+        owner = self.frames[-1].scope if self.frames else None
+        handler = isinstance(owner, ast.ClassDef) and any(
+            (self.plain_name(base) or "").endswith("Handler") for base in owner.bases
+        )
+        self.remote_input(node.body, handler_class=handler)
+        self.frames.append(Frame(node))
         self.generic_visit(node)
+        self.frames.pop()
+
+    def remote_input(self, body: list[ast.stmt], *, handler_class: bool) -> None:
+        """``code.remote_input`` where network input becomes a command or code (see :mod:`pyflow`)."""
+        if not self.may_flow or not body or not self.may_flow_in(body):
+            return
+        for flow in pyflow.remote_input_flows(
+            body,
+            self.plain_name,
+            PROCESS_CALLS,
+            REMOTE_CODE_SINKS,
+            handler_class=handler_class,
+            fetch_calls=FETCH_CALLS,
+        ):
+            self.add("code.remote_input", f"{flow.source} -> {flow.sink}", flow.node)
+
+    def may_flow_in(self, body: list[ast.stmt]) -> bool:
+        """Cheap text test: can these lines hold both network input and a process/code sink?
+
+        The flow analysis walks a function's whole syntax tree; most functions of HTTP clients
+        mention ``request`` but start no process, so their source text rules them out first.
+        Names imported under another spelling (``from subprocess import Popen as P``) count.
+        """
+        if body is self.tree_body:
+            return True  # the module's top level: the whole-file test already passed
+        if self.line_offsets is None:  # where each line starts, as ast counts lines
+            self.line_offsets = [0, *(m.end() for m in re.finditer("\n", self.text))]
+        offsets = self.line_offsets
+        start, end = body[0].lineno, body[-1].end_lineno or body[-1].lineno
+        segment = self.text[
+            offsets[min(start, len(offsets)) - 1] : offsets[end] if end < len(offsets) else None
+        ]
+        if self.flow_aliases is None:
+            source_hints, sink_hints = list(_FLOW_SOURCE_HINTS), list(_FLOW_SINK_HINTS)
+            for alias, target in self.aliases.items():
+                if target in PROCESS_CALLS or target in REMOTE_CODE_SINKS or target in _SINK_MODULES:
+                    sink_hints.append(alias)
+                if target in FETCH_CALLS or target in pyflow.REQUEST_NAMES or target in _FETCH_MODULES:
+                    source_hints.append(alias)
+            self.flow_aliases = (tuple(source_hints), tuple(sink_hints))
+        sources, sinks = self.flow_aliases
+        if not any(h in segment for h in sources):
+            return False
+        return bool(_FLOW_SINK_RE.search(segment)) or any(
+            h in segment for h in sinks[len(_FLOW_SINK_HINTS) :]
+        )
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.slice, ast.Slice) and node.slice.step is not None:
+            self.note_hidden(node)  # "lmth.x//:sptth"[::-1]
         owner = self.qualname(node.value)
         if isinstance(node.ctx, ast.Load) and owner in ENVIRON_OBJECTS:
             self.env_read(node.slice, node)
@@ -665,6 +1019,7 @@ class _Visitor(ast.NodeVisitor):
             decoded = "".join(chr(c) for c in codes)
             self.add("obfuscation.blob", f"character-code list, {len(decoded)} chars", node)
             self.scan_literal(decoded, node)
+            self.hidden_text(decoded, ("charcodes",), node)
         self.generic_visit(node)
 
     visit_Tuple = visit_List
@@ -710,9 +1065,21 @@ class _Visitor(ast.NodeVisitor):
 
     def alias_assignment(self, target: ast.Name, value: ast.AST) -> None:
         """``run = exec`` or ``a, b = exec, str`` (Hyperion-style obfuscation) makes ``run(...)`` an exec."""
-        if isinstance(value, ast.Name | ast.Attribute):
+        if isinstance(value, ast.Name | ast.Attribute | ast.Subscript):
             name = self.plain_name(value)
             if name and name in ALIASABLE:
+                self.aliases[target.id] = name
+        elif isinstance(value, ast.Call):
+            # rq = __import__("requests"); g = getattr(rq, "get"); x = __builtins__.get("exec")
+            func = self.plain_name(value.func)
+            name = self.qualname(value)
+            if (
+                name
+                and "()" not in name
+                and (
+                    func in ("__import__", "importlib.import_module", "getattr") or self.namespace_get(value)
+                )
+            ):
                 self.aliases[target.id] = name
 
     def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
@@ -748,6 +1115,17 @@ class _Visitor(ast.NodeVisitor):
         method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
         first = node.args[0] if node.args else None
 
+        self.note_hidden(node)
+        namespace = self.namespace_get(node)
+        if namespace:
+            key = self.name_text(node.args[0])
+            sensitive = key in DYNAMIC_CODE_CALLS or key in ("__builtins__", "__import__", "getattr")
+            if sensitive or (key is None and namespace in ("__builtins__", "builtins", "__builtin__")):
+                self.add(
+                    "code.dynamic",
+                    f"{namespace}.get({key!r})" if key else f"{namespace}.get({DYNAMIC})",
+                    node,
+                )
         self.network_call(node, name, method, first)
         self.email_call(node, raw, name, method)
         self.env_call(node, name, method)
@@ -790,15 +1168,17 @@ class _Visitor(ast.NodeVisitor):
                 host = textscan.host_of(target.replace("*", "x"))
                 if host and "*" not in target.split("/")[2]:
                     self.add("network.host", host, node)
-            elif name in ("smtplib.SMTP", "smtplib.SMTP_SSL", "ftplib.FTP", "socket.create_connection") and (
-                target != DYNAMIC
-            ):
+            elif name in HOST_CALLS and _HOST_RE.fullmatch(target):
                 self.add("network.host", target, node)
             if "mailgun" in target.lower() or target.rstrip("/").endswith("/messages"):
                 self.add("email.send", "mailgun messages", node)
                 self.mail_kwargs(node, in_mail_call=True)
+            if target.startswith(("http://", "https://")) and "*" not in target.split("/")[2]:
+                self.secret_payload(node, name, target)
         if name in LISTEN_CALLS:
             self.add("network.listen", name, node)
+        elif method == "serve_forever" or (method == "run" and any(kw.arg == "host" for kw in node.keywords)):
+            self.server_start(node, name, method)
         if method in ("connect", "connect_ex", "bind") and first is not None and isinstance(first, ast.Tuple):
             parts = [self.fold(e) if not isinstance(e, ast.Constant) else str(e.value) for e in first.elts]
             if len(parts) == 2:
@@ -809,6 +1189,52 @@ class _Visitor(ast.NodeVisitor):
                     self.add("network.request", f"socket.{method} {address}", node)
                     if parts[0]:
                         self.add("network.host", address, node)
+
+    def server_start(self, node: ast.Call, name: str, method: str) -> None:
+        """``app.run(host="0.0.0.0")``, ``uvicorn.run(…)``, ``server.serve_forever()``: a listening server."""
+        if method == "serve_forever":
+            self.add("network.listen", f"{name or method}()", node)
+            return
+        keywords = {kw.arg: kw.value for kw in node.keywords if kw.arg}
+        host = self.fold(keywords.get("host")) or DYNAMIC
+        port = keywords.get("port")
+        port_text = str(port.value) if isinstance(port, ast.Constant) else (self.fold(port) or "*")
+        self.add("network.listen", f"{name or method} {host}:{port_text}", node)
+
+    def secret_payload(self, node: ast.Call, name: str, url: str) -> None:
+        """``network.send_secret`` when a request to a literal URL carries secret-named fields.
+
+        The payload is the ``json=``/``data=``/``params=`` argument (or the second positional
+        argument of a POST), a dict literal or a name bound once to one. Field names and the
+        names of the variables/attributes that fill them are judged, never their values. OAuth
+        token requests (``grant_type``, ``client_id``…) are the protocol working as designed.
+        """
+        payloads = [kw.value for kw in node.keywords if kw.arg in ("json", "data", "params")]
+        if len(node.args) > 1 and name.rsplit(".", 1)[-1] in ("post", "put", "patch", "Request"):
+            payloads.append(node.args[1])
+        names: list[str] = []
+        keys: set[str] = set()
+        for payload in payloads:
+            mapping = self.bound_expression(payload) if isinstance(payload, ast.Name) else payload
+            for key_text, value in _mapping_items(mapping):
+                if key_text is not None:
+                    keys.add(key_text.lower())
+                    names.append(key_text)
+                names.extend(_value_names(value))
+        if keys & OAUTH_FIELDS:
+            return
+        secrets = list(dict.fromkeys(n for n in names if SECRET_FIELD_RE.search(n)))
+        if secrets:
+            self.add("network.send_secret", f"{name} {url} carries {', '.join(secrets[:4])}", node)
+
+    def bound_expression(self, node: ast.Name) -> ast.expr | None:
+        """The expression a name is bound to once in the enclosing scopes (``data = {...}``)."""
+        for frame in reversed(self.frames):
+            binds = self.folder.bindings(frame.scope).get(node.id)
+            if binds is None:
+                continue
+            return binds[0] if len(binds) == 1 and isinstance(binds[0], ast.expr) else None
+        return None
 
     def email_call(self, node: ast.Call, raw: str, name: str, method: str) -> None:
         api: str | None = EMAIL_SEND_CALLS.get(name)
@@ -953,7 +1379,10 @@ class _Visitor(ast.NodeVisitor):
             for kw in node.keywords:
                 if kw.arg in ("args", "cmd", "command"):
                     command_node = kw.value
-            self.add("process.spawn", f"{name}: {self.command(command_node)}", node)
+            command = self.command(command_node)
+            self.add("process.spawn", f"{name}: {command}", node)
+            if command != DYNAMIC and not isinstance(command_node, ast.Constant):
+                self.scan_revealed(command, node)  # a command assembled from parts names its URL only whole
         elif name in ("__import__", "importlib.import_module", "importlib.__import__"):
             if first is None or not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                 self.add("code.dynamic", f"{name}(<dynamic>)", node)
@@ -963,6 +1392,9 @@ class _Visitor(ast.NodeVisitor):
             if name in EXEC_SINKS:
                 for arg in node.args:
                     decoder = self.decoder_in(arg)
+                    folded = self.exact(arg) if not decoder else None
+                    if folded is not None and folded.via and _folded_text(folded.value):
+                        decoder = "+".join(folded.via)  # exec(self.decode(BLOB)): a helper hid the decoder
                     if decoder:
                         self.add("code.decode_exec", f"{name}({decoder})", node)
                         self.analyse_payload(arg, node)
@@ -982,7 +1414,11 @@ class _Visitor(ast.NodeVisitor):
             return
         payload = _decode_literal(expr, self)
         if payload is None:
-            return
+            folded = self.exact(expr)
+            text = _folded_text(folded.value) if folded is not None else None
+            if text is None:
+                return
+            payload = text.encode("utf-8", "replace")
         inner = _analyze(self.path, payload, depth=self.depth + 1)
         line = getattr(node, "lineno", 1)
         for cap in inner.capabilities:

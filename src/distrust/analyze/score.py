@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from distrust.analyze.diff import compute_changes
 from distrust.analyze.kinds import DYNAMIC
-from distrust.analyze.rules import RiskRule, credential_domains, load_rules
+from distrust.analyze.rules import RiskRule, credential_domains, known_service_domains, load_rules
 from distrust.model import Capability, Change, Evidence, Finding, PackageRef, Profile, Severity
 
 # Files that do not run when the package is used: findings there are one level less severe.
@@ -53,6 +53,16 @@ _DOC_FILE = re.compile(
     re.IGNORECASE,
 )
 _MAX_EVIDENCE = 5
+# Words of package and host names that say nothing about whose service it is.
+# fmt: off
+_GENERIC_NAME_TOKENS = frozenset({
+    "python", "py", "sdk", "api", "apis", "client", "clients", "lib", "libs", "cloud", "core", "tools",
+    "tool", "utils", "util", "official", "plugin", "django", "flask", "async", "aio", "http", "https",
+    "web", "app", "service", "services", "server", "www", "open", "pypi", "package", "the", "and",
+    "for", "requests", "node", "npm", "js", "dev", "test", "beta", "new", "pro", "com", "net", "org",
+    "gateway", "auth",
+})
+# fmt: on
 
 _BASE_SCORE = {
     Severity.NONE: 0,
@@ -235,7 +245,12 @@ def _effective(rule: RiskRule, cap: Capability) -> Severity:
     return rule.severity
 
 
+def _package_name(profile: Profile) -> str:
+    return dict(profile.metadata).get("name") or profile.artifact.ref.name
+
+
 def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
+    package = _package_name(profile)
     by_file: dict[str, list[Capability]] = {}
     for c in profile.capabilities:
         by_file.setdefault(c.file, []).append(c)
@@ -264,8 +279,9 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
                     continue
             partner: Capability | bool | None
             if rule.foreign_host:
-                partner = _foreign_partner(cap, pool)
-                if partner is not None and _platforms(pool) < rule.min_platforms:
+                partner = _foreign_partner(cap, pool, package)
+                enough = cap.kind != "env.read.secret" or _platforms(pool) >= rule.min_platforms
+                if partner is not None and not enough:
                     partner = None
             else:
                 partner = _partners(rule, pool)
@@ -277,13 +293,20 @@ def _version_hits(profile: Profile, rules: Sequence[RiskRule]) -> list[_Hit]:
     return hits
 
 
-def _foreign_partner(secret: Capability, pool: Sequence[Capability]) -> Capability | None:
+def _foreign_partner(secret: Capability, pool: Sequence[Capability], package: str) -> Capability | None:
     """A network call to a hard-coded host that the credential read in ``secret`` does not belong to.
 
     SDKs read their own service's key and call that service; a GitHub token sent anywhere but
     GitHub is theft. Only well-known credentials (the ``[[credential]]`` table) are judged, so
     an unfamiliar SDK's key is never mistaken for a foreign one.
+
+    A ``network.send_secret`` (secret-named fields posted to a literal URL) is its own partner.
+    Its credential has no table entry, so its home is judged from the package: the host must
+    share a meaningful word with the package name (``cos.myqcloud.com`` for ``cos-python-sdk``),
+    or be a well-known service of the table; anything else is foreign.
     """
+    if secret.kind == "network.send_secret":
+        return secret if is_foreign_host(secret.value, package) else None
     home = credential_domains(secret.value)
     if home is None:
         return None
@@ -294,6 +317,44 @@ def _foreign_partner(secret: Capability, pool: Sequence[Capability]) -> Capabili
         if dom and dom not in home and not _is_local(dom) and not is_placeholder_domain(dom):
             return cap
     return None
+
+
+def _name_tokens(text: str) -> set[str]:
+    return {
+        t
+        for t in re.split(r"[^a-z0-9]+", text.lower())
+        if len(t) >= 3 and t not in _GENERIC_NAME_TOKENS and not re.fullmatch(r"v?\d+", t)
+    }
+
+
+def is_foreign_host(value: str, package: str) -> bool:
+    """True when the URL in ``value`` points at a host unrelated to ``package`` and to known services.
+
+    Related means a meaningful word is shared either way: a word of the package name inside the
+    host name, or a word of the host name inside the package name (``pyfcm`` and
+    ``fcm.googleapis.com``), or two words that start alike for five letters or more
+    (``postmarker`` and ``postmarkapp.com``, ``instaloader`` and ``instagram.com``). Generic words
+    (sdk, api, python, client, cloud…) do not count, so ``python-cos-sdk-v5`` and
+    ``api.aliyun-sdk-requests.xyz`` are strangers.
+    """
+    match = _URL_IN_TEXT.search(value)
+    host = _url_host(match.group(0)).lower() if match else ""
+    domain = domain_of(value)
+    if not host or not domain or "." not in host:
+        return False
+    if _is_local(domain) or is_placeholder_domain(domain) or domain in known_service_domains():
+        return False
+    labels = host.split(".")
+    suffix = 2 if ".".join(labels[-2:]) in _TWO_LEVEL_TLDS else 1
+    host_words = "-".join(labels[:-suffix])
+    compact_package = re.sub(r"[^a-z0-9]", "", package.lower())
+    compact_host = re.sub(r"[^a-z0-9]", "", host_words)
+    package_words, host_word_set = _name_tokens(package), _name_tokens(host_words)
+    if any(word in compact_host for word in package_words):
+        return False
+    if any(word in compact_package for word in host_word_set):
+        return False
+    return not any(p[:5] == h[:5] for p in package_words for h in host_word_set if min(len(p), len(h)) >= 5)
 
 
 def _platforms(pool: Sequence[Capability]) -> int:

@@ -12,6 +12,8 @@ findings into :class:`~distrust.model.Capability` records, for files no language
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
 import ipaddress
 import math
@@ -264,6 +266,8 @@ class TextHit:
 
 
 _URL_RE = re.compile(r"\b(?:https?|wss?|ftps?)://[^\s\"'<>`\\)\]}|^]+", re.IGNORECASE)
+# Decoded text is often glued together ("…threadinghttps://…"): there the scheme need not start a word.
+_EMBEDDED_URL_RE = re.compile(r"(?:https?|wss?|ftps?)://[^\s\"'<>`\\)\]}|^]+", re.IGNORECASE)
 _EMAIL_RE = re.compile(r"(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b")
 _IPV4_RE = re.compile(
     r"(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w.])"
@@ -287,11 +291,15 @@ class _Lines:
         return bisect.bisect_right(self._starts, offset)
 
 
-def find_urls(text: str) -> list[TextHit]:
-    """URL literals (http, https, ws, wss, ftp), trailing punctuation trimmed."""
+def find_urls(text: str, *, embedded: bool = False) -> list[TextHit]:
+    """URL literals (http, https, ws, wss, ftp), trailing punctuation trimmed.
+
+    ``embedded=True`` also finds a URL glued to a preceding word, as in text decoded from
+    character codes where several strings were packed together without separators.
+    """
     lines = _Lines(text)
     hits = []
-    for m in _URL_RE.finditer(text):
+    for m in (_EMBEDDED_URL_RE if embedded else _URL_RE).finditer(text):
         url = m.group(0).rstrip(".,;:!?*'\"")
         if len(url) > len(m.group(0).split("://", 1)[0]) + 3:
             hits.append(TextHit(url[:500], lines.line(m.start()), m.start()))
@@ -482,6 +490,129 @@ def blob_kind(s: str) -> str | None:
 def is_blob(s: str) -> bool:
     """True when the whole string is a long base64 or hex blob (see :func:`blob_kind`)."""
     return blob_kind(s) is not None
+
+
+HIDDEN_BASE64_MIN = 16
+HIDDEN_BASE64_MAX = 64 * 1024
+_BASE64_LITERAL_RE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
+
+
+def is_readable_text(text: str) -> bool:
+    """Printable text (tabs and newlines allowed), as opposed to the bytes of a random blob."""
+    return bool(text) and all(ch.isprintable() or ch in "\t\n\r" for ch in text)
+
+
+def hidden_base64_text(literal: str) -> str | None:
+    """The text a base64 literal decodes to, when that text names a URL or a public IP address.
+
+    ``"aHR0cHM6Ly9ldmlsLmV4YW1wbGUvdXBsb2Fk"`` is an endpoint someone did not want read. Short
+    base64 is everywhere (ids, hashes, keys) but decodes to random bytes; only decodings that
+    are readable text *and* contain an address are returned, so ordinary tokens stay quiet.
+    """
+    text = literal.strip()
+    if not HIDDEN_BASE64_MIN <= len(text) <= HIDDEN_BASE64_MAX or not _BASE64_LITERAL_RE.fullmatch(text):
+        return None
+    if text.islower() or text.isupper():
+        return None  # an identifier or a word (snake_case, CONSTANT_NAME), not an encoding
+    padded = text.rstrip("=") + "=" * (-len(text.rstrip("=")) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    if not is_readable_text(decoded) or is_markup(decoded):
+        return None
+    if any(not is_namespace_url(h.value) for h in find_urls(decoded, embedded=True)) or find_ips(decoded):
+        return decoded
+    return None
+
+
+NAMESPACE_HOSTS = frozenset(
+    {
+        "www.w3.org",
+        "w3.org",
+        "schemas.xmlsoap.org",
+        "schemas.microsoft.com",
+        "schemas.openxmlformats.org",
+        "purl.org",
+        "json-schema.org",
+        "ns.adobe.com",
+        "xmlns.com",
+        "www.inkscape.org",
+        "inkscape.sourceforge.net",
+        "sodipodi.sourceforge.net",
+        "creativecommons.org",
+    }
+)
+"""Hosts of XML/JSON namespace and schema identifiers: names in a document, never contacted."""
+
+_MARKUP_START = re.compile(r"\s*+(?:<\?xml|<svg|<!doctype|<html|<\w++[^>]{0,2000}?\sxmlns=)", re.IGNORECASE)
+
+
+def is_namespace_url(url: str) -> bool:
+    """True for an XML/JSON namespace or schema URL (``http://www.w3.org/2000/svg``)."""
+    host = (host_of(url) or "").split(":", 1)[0]
+    return host in NAMESPACE_HOSTS
+
+
+def is_markup(text: str) -> bool:
+    """True for an SVG/XML/HTML document: an embedded icon or template, whose URLs are namespaces."""
+    return bool(_MARKUP_START.match(text))
+
+
+HIDDEN_SUMMARY_MAX = 160
+
+
+_NAME_OR_PLACE = re.compile(
+    r"[A-Za-z_][\w.]*|[\w.-]*[/\\~][^\s]*|(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?", re.IGNORECASE
+)
+
+
+def hidden_summary(via: tuple[str, ...], text: str) -> str:
+    """``obfuscation.decoded`` value: how the text was hidden, then what it says (URLs kept in view).
+
+    ``("base64", "zlib")`` and a long script give ``base64+zlib: import os … https://host/x``:
+    the first words, then the addresses the rules judge, within a capability value's length.
+    Hidden text is sometimes a credential (a base64 "obfuscated" API key or password): token
+    shapes are masked like in snippets, and a lone word that is neither a name, a path nor a
+    host is shown only by its length.
+    """
+    summary = " ".join(text.split())
+    if " " not in summary and "://" not in summary and not _NAME_OR_PLACE.fullmatch(summary):
+        return f"{'+'.join(via)}: [{len(summary)} characters, not shown]"
+    if len(summary) > HIDDEN_SUMMARY_MAX:
+        urls = [h.value for h in find_urls(summary, embedded=True) if not is_namespace_url(h.value)]
+        head = summary[:100]
+        tail = " ".join(u[:90] for u in urls[:1] if u not in head)
+        summary = f"{head} … {tail}" if tail else head + " …"
+    return f"{'+'.join(via)}: {redact(summary)}"
+
+
+WHITESPACE_PAYLOAD_MIN = 64
+
+
+def whitespace_payload(literal: str) -> str | None:
+    """Bits hidden as spaces and tabs, decoded: the readable text, ``""`` if unreadable, else None.
+
+    A long literal made only of spaces and tabs carries no visible meaning; read as bits
+    (space/tab = 0/1, either way round, 8 bits a character) it is a classic way to hide a
+    payload from reviewers. None means the literal is not such a string at all.
+    """
+    if len(literal) < WHITESPACE_PAYLOAD_MIN or " " not in literal or "\t" not in literal:
+        return None
+    if literal.strip(" \t"):
+        return None
+    usable = len(literal) - len(literal) % 8
+    for zero, one in ((" ", "\t"), ("\t", " ")):
+        bits = literal[:usable].replace(zero, "0").replace(one, "1")
+        data = bytes(int(bits[i : i + 8], 2) for i in range(0, usable, 8))
+        try:
+            decoded = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        if is_readable_text(decoded) and len(set(decoded)) >= 4:  # "UUUU…" is a pattern, not a message
+            return decoded
+    return ""
 
 
 def is_high_entropy(s: str) -> bool:

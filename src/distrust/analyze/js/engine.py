@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import tree_sitter
 from tree_sitter import Node
 
+from distrust.analyze import textscan
 from distrust.analyze.js import decode, grammar, mail
 from distrust.analyze.js.syntax import (
     arguments,
@@ -379,7 +380,7 @@ class _FileScan:
             self.on_dynamic_code(call, name, args)
             return
         if name == "atob":
-            self.on_decoded(call, "atob", self.decoded_value(call))
+            self.on_decoded(call, "base64", self.decoded_value(call))
             return
         if name in ("setTimeout", "setInterval", "setImmediate"):
             first = unwrap(args[0]) if args else None
@@ -420,7 +421,10 @@ class _FileScan:
                 self.apply_rule(CallRule(method, "email.send", None, label, -1), call, args)
                 return
         if (method == "from" and parts == ["Buffer"]) or (method == "fromCharCode" and parts == ["String"]):
-            self.on_decoded(call, f"{parts[0]}.{method}", self.decoded_value(call))
+            encoding = (literal(args[1]) or "") if len(args) > 1 else ""
+            label = "hex" if encoding.lower() == "hex" else "base64"
+            label = "charcodes" if method == "fromCharCode" else label
+            self.on_decoded(call, label, self.decoded_value(call))
             return
         if method == "eval" and parts and parts[-1] in GLOBAL_OBJECTS:
             self.on_dynamic_code(call, "eval", args)
@@ -840,6 +844,11 @@ class _FileScan:
             self.scan_string(decoded, None, node)
         else:
             self.scan_string(raw, start, node)
+            if len(raw) >= textscan.HIDDEN_BASE64_MIN and b"://" not in raw:
+                hidden = textscan.hidden_base64_text(raw.decode("ascii", "replace"))
+                if hidden:  # "aHR0cHM6Ly9…": an address kept out of sight (same test as for Python)
+                    self.emit("obfuscation.decoded", textscan.hidden_summary(("base64",), hidden), node)
+                    self.scan_string(hidden.encode("utf-8"), None, node)
 
     def scan_string(self, content: bytes, start: int | None, node: Node) -> None:
         """URL, address, IP and marker checks; ``start`` maps hits to exact lines when known."""

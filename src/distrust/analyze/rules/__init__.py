@@ -178,6 +178,12 @@ def credential_domains(env_name: str) -> frozenset[str] | None:
     return None
 
 
+@cache
+def known_service_domains() -> frozenset[str]:
+    """Every domain of the ``[[credential]]`` table: big platforms whose API many packages call."""
+    return frozenset(d for cred in _credentials() for d in cred.domains)
+
+
 def rules_markdown(rules: tuple[RiskRule, ...]) -> str:
     """RULES.md: the rule list as documentation, generated from the same data the engine runs."""
     lines = [
