@@ -23,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from distrust.analyze.lazyregex import LazyRegex
 from distrust.model import Capability
 
 # --- tables --------------------------------------------------------------------------------
@@ -33,13 +34,13 @@ class PathPattern:
     """One entry of a path table: a case-insensitive regex, a short label and why it matters."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     label: str
     rationale: str
 
 
 def _p(id_: str, regex: str, label: str, rationale: str) -> PathPattern:
-    return PathPattern(id_, re.compile(regex, re.IGNORECASE), label, rationale)
+    return PathPattern(id_, LazyRegex(regex, re.IGNORECASE), label, rationale)
 
 
 # A path component boundary: not glued to a word character, dot or dash on the left. This lets
@@ -209,13 +210,13 @@ class Marker:
     """A prompt-injection marker: text that addresses the model rather than describing a tool."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     label: str
     rationale: str
 
 
 def _m(id_: str, regex: str, label: str, rationale: str) -> Marker:
-    return Marker(id_, re.compile(regex, re.IGNORECASE), label, rationale)
+    return Marker(id_, LazyRegex(regex, re.IGNORECASE), label, rationale)
 
 
 PROMPT_INJECTION_MARKERS: tuple[Marker, ...] = (
@@ -425,12 +426,12 @@ def prompt_injection_markers(text: str) -> list[str]:
 
 # --- crypto wallets ------------------------------------------------------------------------
 
-WALLET_ADDRESS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ethereum", re.compile(r"0x[a-fA-F0-9]{40}")),
-    ("bitcoin", re.compile(r"bc1[ac-hj-np-z02-9]{25,87}")),
-    ("bitcoin", re.compile(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}")),
-    ("tron", re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}")),
-    ("monero", re.compile(r"4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}")),
+WALLET_ADDRESS_PATTERNS: tuple[tuple[str, LazyRegex[str]], ...] = (
+    ("ethereum", LazyRegex(r"0x[a-fA-F0-9]{40}")),
+    ("bitcoin", LazyRegex(r"bc1[ac-hj-np-z02-9]{25,87}")),
+    ("bitcoin", LazyRegex(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}")),
+    ("tron", LazyRegex(r"T[1-9A-HJ-NP-Za-km-z]{33}")),
+    ("monero", LazyRegex(r"4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}")),
 )
 """Whole-literal wallet address shapes (a literal that IS an address, not one that contains one)."""
 
@@ -465,8 +466,8 @@ BLOB_MIN_ENTROPY = 3.0  # random hex is ~4 bits/char, random base64 ~6
 ENTROPY_MIN_LENGTH = 80
 ENTROPY_THRESHOLD = 5.0  # English prose sits near 4.2, random base64 near 6
 
-_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
-_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+_BASE64_RE = LazyRegex(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+_HEX_RE = LazyRegex(r"(?:0x)?[0-9a-fA-F]+")
 
 
 def blob_kind(s: str) -> str | None:
@@ -620,7 +621,7 @@ def is_high_entropy(s: str) -> bool:
     return len(s) >= ENTROPY_MIN_LENGTH and entropy(s) >= ENTROPY_THRESHOLD
 
 
-_INVISIBLE_RE = re.compile(
+_INVISIBLE_RE = LazyRegex(
     "[\u200b-\u200f"  # zero-width space/joiners, LRM/RLM
     "\u202a-\u202e"  # bidi embeddings and overrides (Trojan Source)
     "\u2060-\u2064"  # word joiner, invisible operators
@@ -648,15 +649,15 @@ def invisible_chars(text: str) -> list[TextHit]:
 
 # --- secrets in snippets -------------------------------------------------------------------
 
-_SECRET_RES: tuple[re.Pattern[str], ...] = (
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
-    re.compile(
+_SECRET_RES: tuple[LazyRegex[str], ...] = (
+    LazyRegex(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    LazyRegex(
         r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|npm_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
         r"|sk-[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{10,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}"
         r"|AIza[0-9A-Za-z_-]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})"
     ),
-    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/-]{16,}=*"),
-    re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/_-])"),
+    LazyRegex(r"(?i)(?<=bearer )[A-Za-z0-9._~+/-]{16,}=*"),
+    LazyRegex(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/_-])"),
 )
 
 
@@ -690,14 +691,14 @@ class ShellRule:
     """A shell-command pattern and the capability it implies."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     kind: str
     value: str
     rationale: str
 
 
 def _s(id_: str, regex: str, kind: str, value: str, rationale: str) -> ShellRule:
-    return ShellRule(id_, re.compile(regex), kind, value, rationale)
+    return ShellRule(id_, LazyRegex(regex), kind, value, rationale)
 
 
 SHELL_RULES: tuple[ShellRule, ...] = (
