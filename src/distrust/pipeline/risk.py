@@ -19,7 +19,6 @@ from distrust.fetch import (
     pypi_project_json,
     pypi_release_list,
 )
-from distrust.intel import npm_semver
 from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile
 
 
@@ -89,6 +88,8 @@ def _dependency_hooks(old: Profile, new: Profile, opts: FetchOptions, notices: l
     """
     if new.artifact.ref.ecosystem != Ecosystem.NPM:
         return []
+    from distrust.intel import npm_semver  # ~30 ms of imports that only a diff with metadata needs
+
     before = {c.value for c in old.capabilities if c.kind == "dependency"}
     out: list[Change] = []
     for cap in new.capabilities:
