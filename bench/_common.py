@@ -474,14 +474,15 @@ def run_engine(task: EngineTask, cache_dir: Path = DISTRUST_CACHE) -> Verdict:
     Any failure becomes a Verdict with ``error`` set: one unreadable sample must not abort a
     300-sample benchmark, and it is listed in the details rather than counted as a verdict.
     """
-    from distrust.analyze.profile import build_profile
+    from distrust.analyze.profile import FileMemo, build_profile
     from distrust.analyze.score import assess_diff, assess_profile
 
     start = time.perf_counter()
     try:
         pins = task.integrity or (None,) * len(task.specs)
+        memo = FileMemo()  # as run_diff: files both versions share are analysed once
         profiles = [
-            build_profile(fetch_artifact(spec, pin, cache_dir))
+            build_profile(fetch_artifact(spec, pin, cache_dir), memo=memo)
             for spec, pin in zip(task.specs, pins, strict=True)
         ]
         if task.mode == "inspect":

@@ -191,3 +191,25 @@ def test_helpers() -> None:
     assert native_binary_format(b"// js") is None
     assert module_stem("dist/x.min.js") == "x" and module_stem("src/x.ts") == "x"
     assert looks_minified("a.js", MINIFIED) and not looks_minified("a.ts", READABLE)
+
+
+def test_a_memo_shared_by_two_versions_changes_nothing(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "demo", "version": "1.0.0"})
+    common: dict[str, bytes | str] = {
+        "index.js": "const https = require('https');\nhttps.get('https://c2.example.net/x');\n",
+        "lib/util.js": MINIFIED,
+        "src/util.ts": READABLE,
+        "README.md": "see https://docs.example.org\n",
+    }
+    old = make_artifact(tmp_path / "old", {**common, "package.json": manifest, "binding.gyp": "{}"})
+    new = make_artifact(tmp_path / "new", {**common, "package.json": manifest, "extra.py": "import os\n"})
+    memo = profile_module.FileMemo()
+    with_memo = [build_profile(old, memo=memo), build_profile(new, memo=memo)]
+    alone = [build_profile(old), build_profile(new)]
+    assert [(p.capabilities, p.metadata, p.unanalysed) for p in with_memo] == [
+        (p.capabilities, p.metadata, p.unanalysed) for p in alone
+    ]
+    # The same package.json is an implicit install hook only where a binding.gyp sits beside it.
+    hook = ("install.hook", "install: node-gyp rebuild (implicit: binding.gyp)")
+    assert hook in by_file(with_memo[0])["package.json"]
+    assert hook not in by_file(with_memo[1]).get("package.json", set())

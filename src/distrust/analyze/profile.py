@@ -12,10 +12,12 @@ magic wins over any extension, and extension-less scripts are routed by their sh
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -33,7 +35,6 @@ from distrust.analyze.manifest import (
 from distrust.analyze.python import analyze_parsed
 from distrust.analyze.python import parse as parse_python
 from distrust.fetch.extract import has_control_pictures
-from distrust.fsutil import ReadError, read_bytes_capped
 from distrust.model import Artifact, Capability, Profile
 
 MAX_ANALYSED_BYTES = 4 * 1024 * 1024
@@ -156,10 +157,13 @@ def looks_minified(path: str, text: str) -> bool:
     return len(text) / lines > MINIFIED_AVERAGE_LINE
 
 
+_JS_SUFFIXES_LONGEST_FIRST = tuple(sorted(JS_DIALECTS, key=len, reverse=True))
+
+
 def module_stem(path: str) -> str:
     """``dist/x.min.js`` -> ``x``, ``src/x.ts`` -> ``x``: the name a readable source would share."""
     name = PurePosixPath(path).name
-    for suffix in sorted(JS_DIALECTS, key=len, reverse=True):
+    for suffix in _JS_SUFFIXES_LONGEST_FIRST:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -183,6 +187,9 @@ class _State:
     script_files: list[str] = field(default_factory=list)  # every JS/TS file analysed
     js: _JsAnalyser | None = None
     js_loaded: bool = False
+    # Resolved directories of this walk: a package's files share a few dozen directories, and
+    # resolving each file's full path again costs one lstat per path component.
+    real_dirs: dict[str, str] = field(default_factory=dict)
 
     def js_analyser(self) -> _JsAnalyser | None:
         if not self.js_loaded:
@@ -190,11 +197,57 @@ class _State:
             self.js_loaded = True
         return self.js
 
+    def absorb(self, found: FileAnalysis) -> None:
+        self.caps.extend(found.caps)
+        self.unanalysed.extend(found.unanalysed)
+        self.metadata.extend(found.metadata)
+        self.minified.extend(found.minified)
+        self.script_files.extend(found.script_files)
 
-def build_profile(artifact: Artifact, *, progress: Callable[[int, int], None] | None = None) -> Profile:
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What analysing one file's content added to a profile (what :class:`FileMemo` keeps)."""
+
+    caps: tuple[Capability, ...]
+    unanalysed: tuple[tuple[str, str], ...]
+    metadata: tuple[tuple[tuple[int, int], str, str], ...]
+    minified: tuple[str, ...]
+    script_files: tuple[str, ...]
+
+
+class FileMemo:
+    """Per-file results shared by the profiles one command builds, e.g. both sides of a diff.
+
+    Two versions of a package share most files byte for byte, and analysing a file depends
+    only on its path, its bytes and (for manifests) whether a ``binding.gyp`` sits beside it;
+    so a diff or a history run analyses each distinct file once. A memo lives as long as the
+    caller keeps it (one command), never beyond the process: nothing here is a result cache.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, bytes, bool], FileAnalysis] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, bytes, bool]) -> FileAnalysis | None:
+        with self._lock:
+            return self._found.get(key)
+
+    def put(self, key: tuple[str, bytes, bool], found: FileAnalysis) -> None:
+        with self._lock:
+            self._found[key] = found
+
+
+def build_profile(
+    artifact: Artifact,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    memo: FileMemo | None = None,
+) -> Profile:
     """Analyse every file of ``artifact`` (single process; nothing executed) into a Profile.
 
-    ``progress(done, total)`` is called after each file so a CLI can draw a bar.
+    ``progress(done, total)`` is called after each file so a CLI can draw a bar. ``memo``
+    reuses the analysis of files already seen by the same command (see :class:`FileMemo`).
     Capabilities come sorted by (file, line, kind, value) without duplicates.
     """
     root = artifact.root
@@ -207,7 +260,7 @@ def build_profile(artifact: Artifact, *, progress: Callable[[int, int], None] | 
         real_root = str(root)
     total = len(files)
     for done, rel in enumerate(files, start=1):
-        _analyse_file(root, real_root, rel, file_set, state)
+        _analyse_file(root, real_root, rel, file_set, state, memo)
         if progress is not None:
             progress(done, total)
 
@@ -263,13 +316,34 @@ def _choose_metadata(claims: list[tuple[tuple[int, int], str, str]]) -> tuple[tu
     return tuple(chosen)
 
 
-def _is_safe_relative(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts and "\\" not in rel[:2]
+def _is_safe_relative(rel: str, path: PurePosixPath) -> bool:
+    parts = path.parts
+    return bool(parts) and not path.is_absolute() and ".." not in parts and "\\" not in rel[:2]
 
 
-def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], state: _State) -> None:
-    if not _is_safe_relative(rel):
+def _real_path(full: Path, state: _State) -> str:
+    """``os.path.realpath(full)`` for a path whose last component is known not to be a symlink.
+
+    Such a path resolves to its resolved directory plus its name, so each directory of the
+    walk is resolved once.
+    """
+    parent, name = os.path.split(str(full))
+    real_parent = state.real_dirs.get(parent)
+    if real_parent is None:
+        real_parent = state.real_dirs[parent] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)
+
+
+def _inside(real: str, real_root: str) -> bool:
+    """``os.path.commonpath([real, real_root]) == real_root`` for two resolved absolute paths."""
+    return real == real_root or real.startswith(real_root if real_root.endswith("/") else real_root + "/")
+
+
+def _analyse_file(
+    root: Path, real_root: str, rel: str, files: frozenset[str], state: _State, memo: FileMemo | None
+) -> None:
+    path = PurePosixPath(rel)
+    if not _is_safe_relative(rel, path):
         state.unanalysed.append((rel, "path escapes the artifact root; not read"))
         return
     if has_control_pictures(rel):
@@ -287,26 +361,50 @@ def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], s
     if not stat.S_ISREG(st.st_mode):
         state.unanalysed.append((rel, "not a regular file"))
         return
-    real = os.path.realpath(full)
-    if os.path.commonpath([real, real_root]) != real_root:
+    real = _real_path(full, state)  # not a symlink itself (checked above)
+    if not _inside(real, real_root):
         state.unanalysed.append((rel, "a parent directory is a symbolic link out of the artifact; not read"))
         return
 
-    head = _read_head(full)
-    if head is None:
+    # One open for the whole file: its first bytes decide what it is, the rest is read only if
+    # it is to be analysed.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(full, flags)
+    except OSError:
         state.unanalysed.append((rel, "cannot open"))
         return
-    suffix = PurePosixPath(rel).suffix.lower()
+    try:
+        _classify_and_analyse(fd, rel, path, st, files, state, memo)
+    finally:
+        os.close(fd)
+
+
+def _classify_and_analyse(
+    fd: int,
+    rel: str,
+    path: PurePosixPath,
+    st: os.stat_result,
+    files: frozenset[str],
+    state: _State,
+    memo: FileMemo | None,
+) -> None:
+    try:
+        head = os.read(fd, HEAD_BYTES)
+    except OSError:
+        state.unanalysed.append((rel, "cannot open"))
+        return
+    suffix = path.suffix.lower()
     native = native_binary_format(head)
     if native:
-        state.caps.append(Capability("binary.native", f"{native}: {PurePosixPath(rel).name}", rel, 1, ""))
+        state.caps.append(Capability("binary.native", f"{native}: {path.name}", rel, 1, ""))
         state.unanalysed.append((rel, f"native binary ({native}); machine code not analysed"))
         return
     if suffix in NATIVE_EXTENSIONS and suffix != ".bin":
         state.caps.append(
             Capability(
                 "binary.native",
-                f"{suffix} file without a known binary signature: {PurePosixPath(rel).name}",
+                f"{suffix} file without a known binary signature: {path.name}",
                 rel,
                 1,
                 "",
@@ -324,28 +422,59 @@ def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], s
         state.unanalysed.append((rel, f"too large ({st.st_size} bytes > {MAX_ANALYSED_BYTES}-byte limit)"))
         return
     try:
-        data = read_bytes_capped(full, MAX_ANALYSED_BYTES)
-    except ReadError as exc:
-        state.unanalysed.append((rel, exc.reason))
+        data = _read_rest(fd, head, st.st_size)
+    except OSError as exc:
+        state.unanalysed.append((rel, _os_reason(exc)))
+        return
+    if len(data) > MAX_ANALYSED_BYTES:
+        state.unanalysed.append((rel, f"grew past the {MAX_ANALYSED_BYTES}-byte limit while being read"))
         return
     if b"\x00" in data[:8192] and suffix not in PYTHON_SUFFIXES:
         state.unanalysed.append((rel, "binary data (not text); not analysed"))
         return
-    _dispatch(rel, data, files, state)
+    has_binding = bool(manifest_analyzer(rel)) and _has_binding_gyp(rel, files)
+    key = (rel, hashlib.blake2b(data, digest_size=16).digest(), has_binding) if memo is not None else None
+    found = memo.get(key) if memo is not None and key is not None else None
+    if found is None:
+        # Analysed into a state of its own, so the result can be kept and replayed unchanged.
+        own = _State(js=state.js, js_loaded=state.js_loaded)
+        _dispatch(rel, path, data, has_binding, own)
+        state.js, state.js_loaded = own.js, own.js_loaded
+        found = FileAnalysis(
+            tuple(own.caps),
+            tuple(own.unanalysed),
+            tuple(own.metadata),
+            tuple(own.minified),
+            tuple(own.script_files),
+        )
+        if memo is not None and key is not None:
+            memo.put(key, found)
+    state.absorb(found)
 
 
-def _read_head(path: Path) -> bytes | None:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, HEAD_BYTES)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+def _os_reason(exc: OSError) -> str:
+    """An OS error as ``fsutil.read_bytes_capped`` words it ("permission denied")."""
+    if exc.errno is not None and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)
+
+
+def _read_rest(fd: int, head: bytes, size: int) -> bytes:
+    """The whole file: ``head`` plus what follows it, at most ``MAX_ANALYSED_BYTES + 1`` bytes.
+
+    ``size`` (from stat) sizes the read; a file that grew meanwhile is read on to the cap,
+    so the caller can tell it grew past the limit.
+    """
+    parts = [head]
+    total = len(head)
+    while total <= MAX_ANALYSED_BYTES:
+        want = min(MAX_ANALYSED_BYTES + 1 - total, max(size + 1 - total, 64 * 1024))
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
 
 
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?\S*?([A-Za-z]+)[\d.]*\b")
@@ -356,8 +485,14 @@ def _shebang(data: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
-def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> None:
-    path = PurePosixPath(rel)
+def _has_binding_gyp(rel: str, files: frozenset[str]) -> bool:
+    """Whether a ``binding.gyp`` sits beside ``rel`` (a package.json then builds native code)."""
+    parent = PurePosixPath(rel).parent
+    binding = str(parent / "binding.gyp") if str(parent) != "." else "binding.gyp"
+    return binding in files
+
+
+def _dispatch(rel: str, path: PurePosixPath, data: bytes, has_binding_gyp: bool, state: _State) -> None:
     name = path.name
     suffix = path.suffix.lower()
     interpreter = _shebang(data) if not suffix or suffix not in JS_DIALECTS else None
@@ -373,8 +508,7 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
         state.unanalysed.append((rel, "Python type stub (types only); not analysed"))
         return
     if manifest_analyzer(rel):
-        binding = str(path.parent / "binding.gyp") if str(path.parent) != "." else "binding.gyp"
-        result = analyze_manifest(rel, data, has_binding_gyp=binding in files)
+        result = analyze_manifest(rel, data, has_binding_gyp=has_binding_gyp)
         if result is not None:
             state.caps.extend(result.capabilities)
             state.unanalysed.extend((rel, problem) for problem in result.problems)
