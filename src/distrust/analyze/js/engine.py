@@ -1002,6 +1002,11 @@ class _FileScan:
             if len(idents) >= OBFUSCATED_IDENT_THRESHOLD:
                 self.emit_once_per_file("obfuscation.identifiers", "_0x identifiers", min(idents.values()))
                 break
+        if len(self.src) <= MINIFIED_LONG_LINE:
+            # No line can be long, so only the average decides (and splitting is not needed).
+            if len(self.src) / (self.src.count(b"\n") + 1) > MINIFIED_AVG_LINE:
+                self.emit_once_per_file("obfuscation.minified", "minified", 0)
+            return
         lines = self.src.split(b"\n")
         longest = max(lines, key=len)
         average = len(self.src) / len(lines)
