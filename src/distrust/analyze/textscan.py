@@ -18,8 +18,10 @@ import bisect
 import ipaddress
 import math
 import re
+import string
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -282,14 +284,76 @@ _NOT_EMAIL_LOCALS = frozenset({"git"})  # git@github.com is an SSH login, not a 
 
 
 class _Lines:
-    """Maps character offsets to 1-based line numbers in O(log n)."""
+    """Maps character offsets to 1-based line numbers in O(log n), indexed on first use."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0]
-        self._starts.extend(m.end() for m in re.finditer("\n", text))
+        self._text = text
+        self._starts: list[int] | None = None
 
     def line(self, offset: int) -> int:
+        if self._starts is None:
+            self._starts = [0]
+            self._starts.extend(m.end() for m in re.finditer("\n", self._text))
         return bisect.bisect_right(self._starts, offset)
+
+
+# The finders below run over every text file (a package may ship megabytes of JSON and
+# Markdown). Their patterns start with a look-behind or \b, so a plain finditer tries the
+# full pattern at every character. Each match can only begin at a few places a substring
+# search finds (before a "://", at the local part before an "@", at a run of digits and
+# dots), so the pattern is tried only there, which yields exactly what finditer yields.
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, trying only ``starts``: every position a match can begin at.
+
+    ``pattern.match(text, pos)`` sees the characters before ``pos`` for ``\b`` and look-behind,
+    so each attempt is the one finditer makes at that position, and taking the first match at
+    or after the end of the previous one keeps finditer's left-to-right, non-overlapping order.
+    (None of the patterns here can match the empty string.)
+    """
+    end = 0
+    for start in sorted(set(starts)):
+        if start >= end and (m := pattern.match(text, start)) is not None:
+            yield m
+            end = m.end()
+
+
+def _url_starts(text: str) -> Iterator[int]:
+    """A URL begins with its scheme (2 to 5 letters) right before its first ``://``.
+
+    (So does one glued to a preceding word: the scheme still ends where ``://`` begins.)
+    """
+    i = text.find("://")
+    while i != -1:
+        yield from range(max(0, i - 5), max(0, i - 1))
+        i = text.find("://", i + 1)
+
+
+_EMAIL_LOCAL_CHARS = frozenset(string.ascii_letters + string.digits + "._%+-")
+
+
+def _email_starts(text: str) -> Iterator[int]:
+    """An address begins where the run of local-part characters before its ``@`` begins.
+
+    Any later start has a local-part character before it, which the look-behind rejects.
+    """
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and text[start - 1] in _EMAIL_LOCAL_CHARS:
+            start -= 1
+        if start < at:
+            yield start
+        at = text.find("@", at + 1)
+
+
+_IPV4_RUN = re.compile(r"[\d.]{7,}")
+
+
+def _ipv4_starts(text: str) -> Iterator[int]:
+    """An address is made of digits and dots with neither before it: it begins a run of them."""
+    return (m.start() for m in _IPV4_RUN.finditer(text))
 
 
 def find_urls(text: str, *, embedded: bool = False) -> list[TextHit]:
@@ -300,7 +364,7 @@ def find_urls(text: str, *, embedded: bool = False) -> list[TextHit]:
     """
     lines = _Lines(text)
     hits = []
-    for m in (_EMBEDDED_URL_RE if embedded else _URL_RE).finditer(text):
+    for m in _matches_at(_EMBEDDED_URL_RE if embedded else _URL_RE, text, _url_starts(text)):
         url = m.group(0).rstrip(".,;:!?*'\"")
         if len(url) > len(m.group(0).split("://", 1)[0]) + 3:
             hits.append(TextHit(url[:500], lines.line(m.start()), m.start()))
@@ -311,7 +375,7 @@ def find_emails(text: str) -> list[TextHit]:
     """Email address literals, without image names (``logo@2x.png``) and SSH logins (``git@``)."""
     lines = _Lines(text)
     hits = []
-    for m in _EMAIL_RE.finditer(text):
+    for m in _matches_at(_EMAIL_RE, text, _email_starts(text)):
         address = m.group(0)
         local, _, domain = address.rpartition("@")
         if domain.rsplit(".", 1)[-1].lower() in _NOT_EMAIL_TLDS or local.lower() in _NOT_EMAIL_LOCALS:
@@ -341,7 +405,7 @@ def find_ips(text: str, *, public_only: bool = True) -> list[TextHit]:
     lines = _Lines(text)
     return [
         TextHit(m.group(0), lines.line(m.start()), m.start())
-        for m in _IPV4_RE.finditer(text)
+        for m in _matches_at(_IPV4_RE, text, _ipv4_starts(text))
         if not public_only or is_public_ip(m.group(0))
     ]
 
