@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from distrust.analyze.profile import FileMemo, build_profile
+from distrust.analyze.profile import FileMemo, build_profile, default_jobs
 from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
 from distrust.analyze.score import assess_diff, assess_profile, with_findings
 from distrust.fetch import (
@@ -45,7 +45,7 @@ def _profile(spec: str, opts: FetchOptions, step: Step, memo: FileMemo | None = 
     step(f"fetching {spec}")
     artifact = fetch(spec, npm_registry=opts.npm_registry, pypi_index=opts.pypi_index)
     step(f"analysing {artifact.ref}")
-    profile = build_profile(artifact, memo=memo)
+    profile = build_profile(artifact, memo=memo, jobs=default_jobs())
     if isinstance(artifact, FetchedArtifact) and artifact.skipped:
         profile = replace(profile, unanalysed=(*profile.unanalysed, *artifact.skipped))
     return profile
