@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from distrust.analyze.kinds import KINDS
 from distrust.analyze.lazyregex import LazyRegex
@@ -93,6 +94,10 @@ def parse_rules(text: str, source: str = "risk.toml", *, check_patterns: bool = 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: {exc}") from None
+    return _rules_from(doc, check_patterns=check_patterns)
+
+
+def _rules_from(doc: dict[str, Any], *, check_patterns: bool) -> tuple[RiskRule, ...]:
     rules: list[RiskRule] = []
     seen: set[str] = set()
     check = check_patterns
@@ -150,9 +155,18 @@ def _shipped_text() -> str:
 
 
 @cache
+def _shipped_doc() -> dict[str, Any]:
+    """``risk.toml`` parsed once per process: rules and credentials both read it."""
+    try:
+        return tomllib.loads(_shipped_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"risk.toml: {exc}") from None
+
+
+@cache
 def load_rules() -> tuple[RiskRule, ...]:
     """The rules shipped with distrust (parsed once per process; regexes compiled on first use)."""
-    return parse_rules(_shipped_text(), check_patterns=False)
+    return _rules_from(_shipped_doc(), check_patterns=False)
 
 
 @dataclass(frozen=True)
@@ -165,8 +179,12 @@ class Credential:
 
 def parse_credentials(text: str) -> tuple[Credential, ...]:
     """The ``[[credential]]`` table: which service each well-known secret belongs to."""
+    return _credentials_from(tomllib.loads(text))
+
+
+def _credentials_from(doc: dict[str, Any]) -> tuple[Credential, ...]:
     out: list[Credential] = []
-    for i, raw in enumerate(tomllib.loads(text).get("credential", []), start=1):
+    for i, raw in enumerate(doc.get("credential", []), start=1):
         names = _compile(f"credential #{i}", "names", raw.get("names"))
         domains = raw.get("domains")
         if names is None or not isinstance(domains, list) or not domains:
@@ -177,7 +195,7 @@ def parse_credentials(text: str) -> tuple[Credential, ...]:
 
 @cache
 def _credentials() -> tuple[Credential, ...]:
-    return parse_credentials(_shipped_text())
+    return _credentials_from(_shipped_doc())
 
 
 def credential_domains(env_name: str) -> frozenset[str] | None:
