@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -252,7 +253,7 @@ def test_a_failed_child_only_costs_time(tmp_path: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> bytes:
         raise MemoryError  # the child cannot send its results
 
-    monkeypatch.setattr(profile_module.pickle, "dumps", broken)
+    monkeypatch.setattr(pickle, "dumps", broken)
     assert _same(build_profile(artifact, jobs=2), alone)
 
 

@@ -16,12 +16,11 @@ import contextlib
 import hashlib
 import importlib
 import os
-import pickle
 import re
 import signal
 import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -220,7 +219,8 @@ class FileAnalysis:
 
 
 MemoKey = tuple[str, bytes, bool]  # (path, digest of the bytes, binding.gyp beside it)
-_WorkerAnswer = tuple[list[FileAnalysis], list[tuple[MemoKey, FileAnalysis]]]  # per file; memo additions
+# A child's answer: (file index, what it added) for each file it took; memo entries it added.
+_WorkerAnswer = tuple[list[tuple[int, FileAnalysis]], list[tuple[MemoKey, FileAnalysis]]]
 
 
 class FileMemo:
@@ -243,6 +243,9 @@ class FileMemo:
     def put(self, key: MemoKey, found: FileAnalysis) -> None:
         with self._lock:
             self._found[key] = found
+
+    def __len__(self) -> int:
+        return len(self._found)
 
 
 @dataclass
@@ -289,9 +292,9 @@ def build_profile(
     except OSError:
         real_root = str(root)
     walk = _Walk(root, real_root, frozenset(files), memo)
-    plan = _plan_processes(walk, files, jobs) if progress is None else None
-    if plan is not None:
-        per_file = _analyse_in_processes(walk, files, plan)
+    chunks = _plan_processes(walk, files, jobs) if progress is None else None
+    if chunks is not None:
+        per_file = _analyse_in_processes(walk, files, chunks, jobs)
     else:
         per_file = []
         for done, rel in enumerate(files, start=1):
@@ -321,6 +324,8 @@ def build_profile(
 PARALLEL_MIN_BYTES = 512 * 1024
 """Below this much file content, a second process costs more (fork, results sent back) than it saves."""
 PARALLEL_FILE_WEIGHT = 1024
+PARALLEL_CHUNKS_PER_JOB = 8
+"""Chunks per process: enough for a process slowed by other work to hand its share over."""
 """Fixed cost of a file (open, parse set-up, dispatch: ~0.14 ms) in bytes of content (~0.12 ms/KB)."""
 
 
@@ -339,7 +344,7 @@ def default_jobs() -> int:
 
 
 def _plan_processes(walk: _Walk, files: list[str], jobs: int) -> list[list[int]] | None:
-    """Which files (by index) each process analyses, balanced by size; None for one process.
+    """Chunks of file indices, heaviest first, for ``jobs`` processes to share; None for one.
 
     Processes are forked, so they start with everything this one has loaded and cost a few
     milliseconds. Forking is refused when other threads run (a progress bar, a server): a
@@ -347,17 +352,22 @@ def _plan_processes(walk: _Walk, files: list[str], jobs: int) -> list[list[int]]
     """
     if jobs < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
         return None
-    sizes = [_size_to_analyse(walk.root, rel) for rel in files]
-    if sum(sizes) < PARALLEL_MIN_BYTES:
+    if walk.memo is not None and len(walk.memo):
+        return None  # the next version of a diff or history: most files are already known
+    weights = [_size_to_analyse(walk.root, rel) for rel in files]
+    if sum(weights) < PARALLEL_MIN_BYTES:
         return None
-    bins: list[list[int]] = [[] for _ in range(jobs)]
-    loads = [0] * jobs
-    for i in sorted(range(len(files)), key=lambda i: -sizes[i]):
+    # Several chunks per process, taken from a shared queue as each process becomes free: a
+    # process slowed by other work on its CPU simply takes fewer chunks.
+    count = min(len(files), PARALLEL_CHUNKS_PER_JOB * jobs)
+    chunks: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for i in sorted(range(len(files)), key=lambda i: -weights[i]):
         lightest = loads.index(min(loads))
-        bins[lightest].append(i)
-        loads[lightest] += sizes[i] + PARALLEL_FILE_WEIGHT
-    plan = [sorted(b) for b in bins if b]
-    return plan if len(plan) > 1 else None
+        chunks[lightest].append(i)
+        loads[lightest] += weights[i] + PARALLEL_FILE_WEIGHT
+    order = sorted(range(count), key=lambda c: -loads[c])
+    return [sorted(chunks[c]) for c in order if chunks[c]]
 
 
 def _size_to_analyse(root: Path, rel: str) -> int:
@@ -370,38 +380,48 @@ def _size_to_analyse(root: Path, rel: str) -> int:
     return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_ANALYSED_BYTES else 0
 
 
-def _analyse_in_processes(walk: _Walk, files: list[str], plan: list[list[int]]) -> list[FileAnalysis]:
-    """Analyse ``plan[0]`` here and each other part in a forked child, in file order.
+_CHUNK_RECORD = 4  # bytes per chunk number in the queue pipe
 
-    A child that fails (killed, out of memory) costs only time: its files are analysed here.
+
+def _analyse_in_processes(
+    walk: _Walk, files: list[str], chunks: list[list[int]], jobs: int
+) -> list[FileAnalysis]:
+    """Analyse ``chunks`` here and in ``jobs - 1`` forked children, returned in file order.
+
+    The chunk numbers wait in a pipe written and closed before forking; every process reads
+    one fixed-size record at a time until the pipe is empty. A child that fails (killed, out
+    of memory) costs only time: the chunks it took are analysed here afterwards.
     """
     _load_analysers_before_fork(walk, files)
     results: list[FileAnalysis | None] = [None] * len(files)
-    children: list[tuple[int, int, list[int]]] = []
+    queue_read, queue_write = os.pipe()
     try:
-        for part in plan[1:]:
-            child = _fork_worker(walk, files, part)
-            if child is None:
-                plan[0].extend(part)
-            else:
-                children.append((*child, part))
-        for i in plan[0]:
-            results[i] = _analyse_file(walk, files[i])
+        os.write(queue_write, b"".join(n.to_bytes(_CHUNK_RECORD, "little") for n in range(len(chunks))))
+    finally:
+        os.close(queue_write)
+    children: list[tuple[int, int]] = []
+    try:
+        for _ in range(jobs - 1):
+            child = _fork_worker(walk, files, chunks, queue_read)
+            if child is not None:
+                children.append(child)
+        for number in _take_chunks(queue_read):
+            for i in chunks[number]:
+                results[i] = _analyse_file(walk, files[i])
         while children:
-            pid, fd, part = children.pop(0)
+            pid, fd = children.pop(0)
             answer = _collect_worker(pid, fd)
             if answer is None:
-                for i in part:
-                    results[i] = _analyse_file(walk, files[i])
-                continue
+                continue  # its chunks are redone below
             found, learned = answer
-            for i, one in zip(part, found, strict=True):
+            for i, one in found:
                 results[i] = one
             if walk.memo is not None:
                 for key, one in learned:
                     walk.memo.put(key, one)
     finally:
-        for pid, fd, _ in children:  # only when interrupted: do not leave children behind
+        os.close(queue_read)
+        for pid, fd in children:  # only when interrupted: do not leave children behind
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
@@ -409,6 +429,12 @@ def _analyse_in_processes(walk: _Walk, files: list[str], plan: list[list[int]]) 
             with contextlib.suppress(OSError):
                 os.waitpid(pid, 0)
     return [one if one is not None else _analyse_file(walk, files[i]) for i, one in enumerate(results)]
+
+
+def _take_chunks(queue_read: int) -> Iterator[int]:
+    """Chunk numbers from the shared queue until it is empty (every record was written up front)."""
+    while len(record := os.read(queue_read, _CHUNK_RECORD)) == _CHUNK_RECORD:
+        yield int.from_bytes(record, "little")
 
 
 def _load_analysers_before_fork(walk: _Walk, files: list[str]) -> None:
@@ -421,8 +447,13 @@ def _load_analysers_before_fork(walk: _Walk, files: list[str]) -> None:
             analyser("warm-up", b"", dialect=dialect)
 
 
-def _fork_worker(walk: _Walk, files: list[str], part: list[int]) -> tuple[int, int] | None:
-    """Fork a child that analyses ``part`` and writes its results to a pipe: (pid, read end)."""
+def _fork_worker(
+    walk: _Walk, files: list[str], chunks: list[list[int]], queue_read: int
+) -> tuple[int, int] | None:
+    """Fork a child that takes chunks from the queue and writes its results to a pipe.
+
+    Returns (pid, read end of the results pipe), or None when no child could be started.
+    """
     try:
         read_end, write_end = os.pipe()
     except OSError:
@@ -436,13 +467,19 @@ def _fork_worker(walk: _Walk, files: list[str], part: list[int]) -> tuple[int, i
     if pid == 0:  # the child: analyse, send, and leave without running the parent's exit code
         status = 1
         try:
+            import pickle
+
             os.close(read_end)
             walk.learned = []
-            found = [_analyse_file(walk, files[i]) for i in part]
+            found = [
+                (i, _analyse_file(walk, files[i]))
+                for number in _take_chunks(queue_read)
+                for i in chunks[number]
+            ]
             with open(write_end, "wb") as out:
                 out.write(pickle.dumps((found, walk.learned), protocol=pickle.HIGHEST_PROTOCOL))
             status = 0
-        except BaseException:
+        except BaseException:  # the parent redoes the work; a child must never raise
             pass
         finally:
             os._exit(status)
@@ -462,6 +499,8 @@ def _collect_worker(pid: int, read_end: int) -> _WorkerAnswer | None:
         _, status = os.waitpid(pid, 0)
     if status != 0 or not data:
         return None
+    import pickle  # only the parallel path needs it
+
     try:
         answer: _WorkerAnswer = pickle.loads(data)  # written by our own child, never by a package
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
