@@ -766,7 +766,11 @@ METADATA_PRIORITY: dict[str, int] = {
 
 def manifest_analyzer(path: str) -> Analyzer | None:
     """The reader for a manifest path, or None when the file is not a manifest."""
-    name = PurePosixPath(path).name
+    return manifest_analyzer_for_name(PurePosixPath(path).name)
+
+
+def manifest_analyzer_for_name(name: str) -> Analyzer | None:
+    """:func:`manifest_analyzer` for a file name alone (the last component of its path)."""
     if name.endswith(".pth"):
         return analyze_pth
     return MANIFESTS.get(name)

@@ -32,7 +32,7 @@ from distrust.analyze.manifest import (
     METADATA_PRIORITY,
     analyze_manifest,
     import_time_capabilities,
-    manifest_analyzer,
+    manifest_analyzer_for_name,
 )
 from distrust.analyze.python import analyze_parsed
 from distrust.analyze.python import parse as parse_python
@@ -657,19 +657,21 @@ def _classify_and_analyse(
     if b"\x00" in data[:8192] and suffix not in PYTHON_SUFFIXES:
         found.unanalysed.append((rel, "binary data (not text); not analysed"))
         return
-    is_manifest = manifest_analyzer(rel) is not None
+    is_manifest = manifest_analyzer_for_name(path.name) is not None
     has_binding = is_manifest and _has_binding_gyp(rel, walk.files)
     memo = walk.memo
-    key = (rel, hashlib.blake2b(data, digest_size=16).digest(), has_binding) if memo is not None else None
-    content = memo.get(key) if memo is not None and key is not None else None
+    if memo is None:
+        _dispatch(rel, path, data, is_manifest, has_binding, found, walk)
+        return
+    key = (rel, hashlib.blake2b(data, digest_size=16).digest(), has_binding)
+    content = memo.get(key)
     if content is None:
         # Analysed on its own, so the result can be kept and replayed unchanged.
         own = _State()
         _dispatch(rel, path, data, is_manifest, has_binding, own, walk)
         content = own.freeze()
-        if memo is not None and key is not None:
-            memo.put(key, content)
-            walk.learned.append((key, content))
+        memo.put(key, content)
+        walk.learned.append((key, content))
     found.absorb(content)
 
 
@@ -689,7 +691,7 @@ def _read_rest(fd: int, head: bytes, size: int) -> bytes:
     parts = [head]
     total = len(head)
     while total <= MAX_ANALYSED_BYTES:
-        want = min(MAX_ANALYSED_BYTES + 1 - total, max(size + 1 - total, 64 * 1024))
+        want = min(MAX_ANALYSED_BYTES + 1 - total, size + 1 - total if size >= total else 64 * 1024)
         chunk = os.read(fd, want)
         if not chunk:
             break
