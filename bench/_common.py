@@ -468,20 +468,23 @@ def fetch_artifact(spec: str, expected_integrity: str | None = None, cache_dir: 
     return artifact
 
 
-def run_engine(task: EngineTask, cache_dir: Path = DISTRUST_CACHE) -> Verdict:
+def run_engine(task: EngineTask, cache_dir: Path = DISTRUST_CACHE, jobs: int = 1) -> Verdict:
     """Run ``task`` the way ``distrust inspect``/``diff`` do: fetch → build_profile → assess.
 
+    ``jobs`` is build_profile's process count (the CLI uses every usable CPU for a large
+    package; the detection benchmark runs samples side by side instead, so it keeps 1).
     Any failure becomes a Verdict with ``error`` set: one unreadable sample must not abort a
     300-sample benchmark, and it is listed in the details rather than counted as a verdict.
     """
-    from distrust.analyze.profile import build_profile
+    from distrust.analyze.profile import FileMemo, build_profile
     from distrust.analyze.score import assess_diff, assess_profile
 
     start = time.perf_counter()
     try:
         pins = task.integrity or (None,) * len(task.specs)
+        memo = FileMemo()  # as run_diff: files both versions share are analysed once
         profiles = [
-            build_profile(fetch_artifact(spec, pin, cache_dir))
+            build_profile(fetch_artifact(spec, pin, cache_dir), memo=memo, jobs=jobs)
             for spec, pin in zip(task.specs, pins, strict=True)
         ]
         if task.mode == "inspect":

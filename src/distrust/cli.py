@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +17,18 @@ import typer
 from rich.console import Console
 
 from distrust import __version__
+from distrust.cli_support import (
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    UserError,
+    diff_command,
+    emit,
+    exit_code_for,
+    inspect_command,
+    print_error,
+    render_risk_result,
+    steps,
+)
 from distrust.model import Severity
 
 if TYPE_CHECKING:
@@ -26,8 +36,6 @@ if TYPE_CHECKING:
     from distrust.gateway.locking import Machine
     from distrust.gateway.wrap import WrapReport
     from distrust.pipeline.hunt import HuntOptions
-    from distrust.pipeline.risk import Step
-    from distrust.report.common import RiskResult
 
 app = typer.Typer(
     name="distrust",
@@ -40,12 +48,6 @@ intel_app = typer.Typer(help="Manage the offline advisory store (OSV).", no_args
 app.add_typer(intel_app, name="intel")
 demo_app = typer.Typer(help="Reproduce real incidents safely on this machine.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad argument, unreadable file); printed without a traceback."""
 
 
 class OutputFormat(StrEnum):
@@ -69,18 +71,6 @@ def _fail_level(text: str) -> Severity:
         return Severity.parse(text)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--fail-on") from None
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-        return
-    from distrust.fsutil import atomic_write
-
-    try:
-        atomic_write(output, text)
-    except OSError as exc:
-        raise UserError(f"cannot write report to {output}: {exc.strerror or exc}") from None
 
 
 def _version_callback(value: bool) -> None:
@@ -135,10 +125,10 @@ def scan(
     elif fmt is OutputFormat.table:
         console = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
         render_table(result, console, verbose=verbose)
-        _emit(console.export_text(), output)
+        emit(console.export_text(), output)
     else:
         rules = {rule.id: rule for rule in load_rules()}
-        _emit(render(result, fmt.value, rules=rules), output)
+        emit(render(result, fmt.value, rules=rules), output)
     worst = max((f.severity for f in result.findings), default=Severity.NONE)
     if result.findings and worst >= threshold and threshold > Severity.NONE:
         raise typer.Exit(EXIT_FINDINGS)
@@ -162,48 +152,6 @@ VerboseOpt = Annotated[
 ]
 
 
-def _render_risk(result: RiskResult, fmt: OutputFormat, output: Path | None, verbose: bool) -> None:
-    from distrust.report import render_risk
-    from distrust.report.common import default_risk_rules
-    from distrust.report.risk_table import render_risk_table, risk_table_text
-
-    rules = default_risk_rules()
-    if fmt is OutputFormat.table and output is None:
-        render_risk_table(result, Console(), verbose=verbose, rules=rules)
-    elif fmt is OutputFormat.table:
-        _emit(risk_table_text(result, width=120, verbose=verbose, rules=rules), output)
-    else:
-        _emit(render_risk(result, fmt.value, rules=rules), output)
-
-
-def _exit_for(level: Severity, threshold: Severity) -> None:
-    if threshold > Severity.NONE and level >= threshold:
-        raise typer.Exit(EXIT_FINDINGS)
-
-
-@contextmanager
-def _steps() -> Iterator[Step]:
-    """A progress bar on stderr for long fetches and analyses (only on a terminal)."""
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield _silent
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("starting…", total=None)
-
-        def step(text: str, done: int | None = None, total: int | None = None) -> None:
-            progress.update(task, description=text, completed=done or 0, total=total)
-
-        yield step
-
-
-def _silent(text: str, done: int | None = None, total: int | None = None) -> None:
-    return None
-
-
 @app.command()
 def inspect(
     spec: Annotated[
@@ -218,14 +166,18 @@ def inspect(
     verbose: VerboseOpt = False,
 ) -> None:
     """What can this package version do? Static analysis; the package is never run."""
-    from distrust.pipeline.risk import FetchOptions, run_inspect
-
-    threshold = _fail_level(fail_on)
-    opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
-    with _steps() as step:
-        result = run_inspect(spec, opts, step)
-    _render_risk(result, fmt, output, verbose)
-    _exit_for(result.assessment.level, threshold)
+    code = inspect_command(
+        spec,
+        fmt=fmt.value,
+        output=output,
+        threshold=_fail_level(fail_on),
+        npm_registry=npm_registry,
+        pypi_index=pypi_index,
+        metadata=not no_metadata,
+        verbose=verbose,
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -241,14 +193,19 @@ def diff(
     verbose: VerboseOpt = False,
 ) -> None:
     """What did NEW add that OLD could not do? Each change with file, line and why it matters."""
-    from distrust.pipeline.risk import FetchOptions, run_diff
-
-    threshold = _fail_level(fail_on)
-    opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
-    with _steps() as step:
-        result = run_diff(old, new, opts, step)
-    _render_risk(result, fmt, output, verbose)
-    _exit_for(result.assessment.level, threshold)
+    code = diff_command(
+        old,
+        new,
+        fmt=fmt.value,
+        output=output,
+        threshold=_fail_level(fail_on),
+        npm_registry=npm_registry,
+        pypi_index=pypi_index,
+        metadata=not no_metadata,
+        verbose=verbose,
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -270,13 +227,15 @@ def history(
 
     threshold = _fail_level(fail_on)
     opts = FetchOptions(npm_registry=npm_registry, pypi_index=pypi_index, metadata=not no_metadata)
-    with _steps() as step:
+    with steps() as step:
         result = run_history(package, opts, step, limit=limit)
-    _render_risk(result, fmt, output, verbose)
+    render_risk_result(result, fmt.value, output, verbose)
     worst = max((s.assessment.level for s in result.steps), default=Severity.NONE)
     if result.first is not None:
         worst = max(worst, result.first.assessment.level)
-    _exit_for(worst, threshold)
+    code = exit_code_for(worst, threshold)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -413,7 +372,7 @@ def lock(
 
     from distrust.gateway.locking import Sources, lock_servers
 
-    with _steps() as step:
+    with steps() as step:
         step("locking servers")
         result = lock_servers(
             _machine(home, project),
@@ -473,7 +432,7 @@ def update(
     from distrust.gateway.locking import Sources, update_server
 
     def approve(diff: DiffResult) -> bool:
-        _render_risk(diff, OutputFormat.table, None, verbose=False)
+        render_risk_result(diff, OutputFormat.table.value, None, verbose=False)
         if yes:
             return True
         if not sys.stdin.isatty():
@@ -713,18 +672,18 @@ def hunt(
     opts = _hunt_options(
         paths, input_format, postmark_token, api_url, full_sweep, ioc, org_domain, since, until
     )
-    with _steps() as step:
+    with steps() as step:
         step("searching mail")
         result = run_hunt(opts)
     if fmt is HuntFormat.table and output is None:
         render_hunt_table(result, Console())
     elif fmt is HuntFormat.table:
-        _emit(hunt_table_text(result), output)
+        emit(hunt_table_text(result), output)
     else:
         render = {"json": render_hunt_json, "markdown": render_hunt_markdown, "html": render_hunt_html}[
             fmt.value
         ]
-        _emit(render(result), output)
+        emit(render(result), output)
     if result.exposures:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -812,7 +771,7 @@ def respond(
         hunt_result = run_hunt(opts)
     text = incident_report(plan, hunt_result, generated=datetime.now(UTC))
     target = report or Path.cwd() / f"distrust-incident-{datetime.now(UTC):%Y%m%d-%H%M%S}.md"
-    _emit(text, target)
+    emit(text, target)
     console.print(f"incident report: {escape(str(target))}", highlight=False)
     raise typer.Exit(EXIT_FINDINGS)
 
@@ -894,18 +853,5 @@ def main() -> None:
     except Exception as exc:  # the CLI is the one place that must catch everything
         if debug:
             raise
-        Console(stderr=True).print(f"[bold red]error:[/] {_describe(exc)}", highlight=False, markup=True)
+        print_error(exc)
         sys.exit(EXIT_ERROR)
-
-
-def _describe(exc: Exception) -> str:
-    """A one-line message for the user; unexpected errors say how to get details."""
-    if isinstance(exc, UserError) or (type(exc).__name__.endswith(("Error", "Exception")) and _is_ours(exc)):
-        return str(exc)
-    if isinstance(exc, OSError):
-        return f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
-    return f"internal error: {type(exc).__name__}: {exc} (run with DISTRUST_DEBUG=1 for details)"
-
-
-def _is_ours(exc: Exception) -> bool:
-    return type(exc).__module__.startswith("distrust.")

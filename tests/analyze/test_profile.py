@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,84 @@ def test_helpers() -> None:
     assert native_binary_format(b"// js") is None
     assert module_stem("dist/x.min.js") == "x" and module_stem("src/x.ts") == "x"
     assert looks_minified("a.js", MINIFIED) and not looks_minified("a.ts", READABLE)
+
+
+def test_a_memo_shared_by_two_versions_changes_nothing(tmp_path: Path) -> None:
+    manifest = json.dumps({"name": "demo", "version": "1.0.0"})
+    common: dict[str, bytes | str] = {
+        "index.js": "const https = require('https');\nhttps.get('https://c2.example.net/x');\n",
+        "lib/util.js": MINIFIED,
+        "src/util.ts": READABLE,
+        "README.md": "see https://docs.example.org\n",
+    }
+    old = make_artifact(tmp_path / "old", {**common, "package.json": manifest, "binding.gyp": "{}"})
+    new = make_artifact(tmp_path / "new", {**common, "package.json": manifest, "extra.py": "import os\n"})
+    memo = profile_module.FileMemo()
+    with_memo = [build_profile(old, memo=memo), build_profile(new, memo=memo)]
+    alone = [build_profile(old), build_profile(new)]
+    assert [(p.capabilities, p.metadata, p.unanalysed) for p in with_memo] == [
+        (p.capabilities, p.metadata, p.unanalysed) for p in alone
+    ]
+    # The same package.json is an implicit install hook only where a binding.gyp sits beside it.
+    hook = ("install.hook", "install: node-gyp rebuild (implicit: binding.gyp)")
+    assert hook in by_file(with_memo[0])["package.json"]
+    assert hook not in by_file(with_memo[1]).get("package.json", set())
+
+
+def _many_files(root: Path) -> Artifact:
+    files: dict[str, bytes | str] = {
+        f"lib/m{i}.js": f"const x{i} = require('./m{i + 1}');\nfetch('https://h{i % 7}.example.net/p');\n"
+        for i in range(40)
+    }
+    files.update({"dist/all.min.js": MINIFIED, "tools/t.py": "import os\nos.system('id')\n"})
+    files["package.json"] = json.dumps({"name": "many", "version": "1.0.0", "scripts": {"install": "curl x"}})
+    return make_artifact(root, files)
+
+
+def _same(a: Profile, b: Profile) -> bool:
+    return (a.capabilities, a.metadata, a.unanalysed) == (b.capabilities, b.metadata, b.unanalysed)
+
+
+def test_several_processes_build_the_same_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profile_module, "PARALLEL_MIN_BYTES", 0)
+    artifact = _many_files(tmp_path / "a")
+    alone = build_profile(artifact)
+    assert _same(build_profile(artifact, jobs=2), alone)
+    assert _same(build_profile(artifact, jobs=3), alone)
+    # With a memo, what the children analysed is remembered for the next version too.
+    memo = profile_module.FileMemo()
+    assert _same(build_profile(artifact, jobs=2, memo=memo), alone)
+    seen: list[str] = []
+    monkeypatch.setattr(profile_module, "_dispatch", lambda rel, *args: seen.append(rel))
+    assert _same(build_profile(artifact, jobs=2, memo=memo), alone)
+    assert seen == []
+
+
+def test_a_failed_child_only_costs_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profile_module, "PARALLEL_MIN_BYTES", 0)
+    artifact = _many_files(tmp_path / "a")
+    alone = build_profile(artifact)
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise MemoryError  # the child cannot send its results
+
+    monkeypatch.setattr(pickle, "dumps", broken)
+    assert _same(build_profile(artifact, jobs=2), alone)
+
+
+def test_no_fork_while_other_threads_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(profile_module, "PARALLEL_MIN_BYTES", 0)
+    artifact = _many_files(tmp_path / "a")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        walk = profile_module._Walk(artifact.root, str(artifact.root), frozenset(artifact.files), None)
+        assert profile_module._plan_processes(walk, sorted(artifact.files), 2) is None
+    finally:
+        stop.set()
+        other.join()
+    walk = profile_module._Walk(artifact.root, str(artifact.root), frozenset(artifact.files), None)
+    assert profile_module._plan_processes(walk, sorted(artifact.files), 2) is not None

@@ -14,17 +14,13 @@ the parser knows it, the line.
 from __future__ import annotations
 
 import ast
-import configparser
 import json
 import re
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
 from pathlib import PurePosixPath
 from typing import Any
-
-from packaging.requirements import InvalidRequirement, Requirement
 
 from distrust.analyze import textscan
 from distrust.analyze.kinds import DYNAMIC
@@ -195,6 +191,10 @@ def _requirement(b: _Builder, requirement: str, line: int, *, where: str) -> Non
     if text == DYNAMIC:
         b.add("dependency", f"{DYNAMIC}@{DYNAMIC}", line)
         return
+    # Imported here: packaging's requirement grammar costs ~20 ms to load, and npm packages
+    # (most inspections) never have a PEP 508 requirement.
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
@@ -545,6 +545,8 @@ def analyze_setup_cfg(path: str, data: bytes) -> ManifestResult:
     """Metadata and requirements of a declarative ``setup.cfg``."""
     text = decode_source(data)
     b = _Builder(path, text.splitlines())
+    import configparser  # Python-only formats load their parsers on first use (npm-only runs never do)
+
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         parser.read_string(text, source=path)
@@ -711,6 +713,8 @@ def analyze_pkg_info(path: str, data: bytes) -> ManifestResult:
     text = decode_source(data)
     b = _Builder(path, text.splitlines())
     headers, _, _body = text.partition("\n\n")
+    from email.parser import HeaderParser
+
     message = HeaderParser().parsestr(headers)
     for header, key in (
         ("Name", "name"),
@@ -762,7 +766,11 @@ METADATA_PRIORITY: dict[str, int] = {
 
 def manifest_analyzer(path: str) -> Analyzer | None:
     """The reader for a manifest path, or None when the file is not a manifest."""
-    name = PurePosixPath(path).name
+    return manifest_analyzer_for_name(PurePosixPath(path).name)
+
+
+def manifest_analyzer_for_name(name: str) -> Analyzer | None:
+    """:func:`manifest_analyzer` for a file name alone (the last component of its path)."""
     if name.endswith(".pth"):
         return analyze_pth
     return MANIFESTS.get(name)

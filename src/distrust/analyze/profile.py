@@ -12,11 +12,15 @@ magic wins over any extension, and extension-less scripts are routed by their sh
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import os
 import re
+import signal
 import stat
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
@@ -28,12 +32,11 @@ from distrust.analyze.manifest import (
     METADATA_PRIORITY,
     analyze_manifest,
     import_time_capabilities,
-    manifest_analyzer,
+    manifest_analyzer_for_name,
 )
 from distrust.analyze.python import analyze_parsed
 from distrust.analyze.python import parse as parse_python
 from distrust.fetch.extract import has_control_pictures
-from distrust.fsutil import ReadError, read_bytes_capped
 from distrust.model import Artifact, Capability, Profile
 
 MAX_ANALYSED_BYTES = 4 * 1024 * 1024
@@ -156,10 +159,13 @@ def looks_minified(path: str, text: str) -> bool:
     return len(text) / lines > MINIFIED_AVERAGE_LINE
 
 
+_JS_SUFFIXES_LONGEST_FIRST = tuple(sorted(JS_DIALECTS, key=len, reverse=True))
+
+
 def module_stem(path: str) -> str:
     """``dist/x.min.js`` -> ``x``, ``src/x.ts`` -> ``x``: the name a readable source would share."""
     name = PurePosixPath(path).name
-    for suffix in sorted(JS_DIALECTS, key=len, reverse=True):
+    for suffix in _JS_SUFFIXES_LONGEST_FIRST:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
             break
@@ -174,6 +180,8 @@ def module_stem(path: str) -> str:
 
 @dataclass
 class _State:
+    """What a walk (or one file of it) adds to the profile, in the order it was found."""
+
     caps: list[Capability] = field(default_factory=list)
     unanalysed: list[tuple[str, str]] = field(default_factory=list)
     metadata: list[tuple[tuple[int, int], str, str]] = field(
@@ -181,6 +189,77 @@ class _State:
     )  # ((depth, priority), k, v)
     minified: list[str] = field(default_factory=list)
     script_files: list[str] = field(default_factory=list)  # every JS/TS file analysed
+
+    def absorb(self, found: FileAnalysis) -> None:
+        self.caps.extend(found.caps)
+        self.unanalysed.extend(found.unanalysed)
+        self.metadata.extend(found.metadata)
+        self.minified.extend(found.minified)
+        self.script_files.extend(found.script_files)
+
+    def freeze(self) -> FileAnalysis:
+        return FileAnalysis(
+            tuple(self.caps),
+            tuple(self.unanalysed),
+            tuple(self.metadata),
+            tuple(self.minified),
+            tuple(self.script_files),
+        )
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """What one file added to a profile; also what :class:`FileMemo` keeps of its content."""
+
+    caps: tuple[Capability, ...]
+    unanalysed: tuple[tuple[str, str], ...]
+    metadata: tuple[tuple[tuple[int, int], str, str], ...]
+    minified: tuple[str, ...]
+    script_files: tuple[str, ...]
+
+
+MemoKey = tuple[str, bytes, bool]  # (path, digest of the bytes, binding.gyp beside it)
+# A child's answer: (file index, what it added) for each file it took; memo entries it added.
+_WorkerAnswer = tuple[list[tuple[int, FileAnalysis]], list[tuple[MemoKey, FileAnalysis]]]
+
+
+class FileMemo:
+    """Per-file results shared by the profiles one command builds, e.g. both sides of a diff.
+
+    Two versions of a package share most files byte for byte, and analysing a file depends
+    only on its path, its bytes and (for manifests) whether a ``binding.gyp`` sits beside it;
+    so a diff or a history run analyses each distinct file once. A memo lives as long as the
+    caller keeps it (one command), never beyond the process: nothing here is a result cache.
+    """
+
+    def __init__(self) -> None:
+        self._found: dict[MemoKey, FileAnalysis] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: MemoKey) -> FileAnalysis | None:
+        with self._lock:
+            return self._found.get(key)
+
+    def put(self, key: MemoKey, found: FileAnalysis) -> None:
+        with self._lock:
+            self._found[key] = found
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+@dataclass
+class _Walk:
+    """What the files of one walk share: where they are, the memo, the analysers loaded."""
+
+    root: Path
+    real_root: str
+    files: frozenset[str]
+    memo: FileMemo | None
+    # Resolved directories: a package's files share a few dozen directories, and resolving
+    # each file's full path again costs one lstat per path component.
+    real_dirs: dict[str, str] = field(default_factory=dict)
+    learned: list[tuple[MemoKey, FileAnalysis]] = field(default_factory=list)  # memo entries added
     js: _JsAnalyser | None = None
     js_loaded: bool = False
 
@@ -191,26 +270,41 @@ class _State:
         return self.js
 
 
-def build_profile(artifact: Artifact, *, progress: Callable[[int, int], None] | None = None) -> Profile:
-    """Analyse every file of ``artifact`` (single process; nothing executed) into a Profile.
+def build_profile(
+    artifact: Artifact,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    memo: FileMemo | None = None,
+    jobs: int = 1,
+) -> Profile:
+    """Analyse every file of ``artifact`` (nothing executed) into a Profile.
 
-    ``progress(done, total)`` is called after each file so a CLI can draw a bar.
+    ``progress(done, total)`` is called after each file so a CLI can draw a bar. ``memo``
+    reuses the analysis of files already seen by the same command (see :class:`FileMemo`).
+    ``jobs`` > 1 lets a large package be split over that many processes (see
+    :func:`_plan_processes`); the profile is the same either way.
     Capabilities come sorted by (file, line, kind, value) without duplicates.
     """
     root = artifact.root
     files = sorted(set(artifact.files))
-    state = _State()
-    file_set = frozenset(files)
     try:
         real_root = os.path.realpath(root)
     except OSError:
         real_root = str(root)
-    total = len(files)
-    for done, rel in enumerate(files, start=1):
-        _analyse_file(root, real_root, rel, file_set, state)
-        if progress is not None:
-            progress(done, total)
+    walk = _Walk(root, real_root, frozenset(files), memo)
+    chunks = _plan_processes(walk, files, jobs) if progress is None else None
+    if chunks is not None:
+        per_file = _analyse_in_processes(walk, files, chunks, jobs)
+    else:
+        per_file = []
+        for done, rel in enumerate(files, start=1):
+            per_file.append(_analyse_file(walk, rel))
+            if progress is not None:
+                progress(done, len(files))
 
+    state = _State()
+    for found in per_file:
+        state.absorb(found)
     _settle_minified(state)
 
     unique: dict[tuple[str, int, str, str], Capability] = {}
@@ -223,6 +317,195 @@ def build_profile(artifact: Artifact, *, progress: Callable[[int, int], None] | 
         metadata=_choose_metadata(state.metadata),
         unanalysed=tuple(state.unanalysed),
     )
+
+
+# --- using more than one process -------------------------------------------------------------
+
+PARALLEL_MIN_BYTES = 512 * 1024
+"""Below this much file content, a second process costs more (fork, results sent back) than it saves."""
+PARALLEL_FILE_WEIGHT = 1024
+PARALLEL_CHUNKS_PER_JOB = 8
+"""Chunks per process: enough for a process slowed by other work to hand its share over."""
+"""Fixed cost of a file (open, parse set-up, dispatch: ~0.14 ms) in bytes of content (~0.12 ms/KB)."""
+
+
+JOBS_ENV = "DISTRUST_JOBS"
+
+
+def default_jobs() -> int:
+    """How many processes a large package may use: ``$DISTRUST_JOBS``, else the usable CPUs."""
+    override = os.environ.get(JOBS_ENV, "").strip()
+    if override.isdigit() and int(override) > 0:
+        return int(override)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _plan_processes(walk: _Walk, files: list[str], jobs: int) -> list[list[int]] | None:
+    """Chunks of file indices, heaviest first, for ``jobs`` processes to share; None for one.
+
+    Processes are forked, so they start with everything this one has loaded and cost a few
+    milliseconds. Forking is refused when other threads run (a progress bar, a server): a
+    forked child gets only the calling thread, and a lock another thread held stays locked.
+    """
+    if jobs < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    if walk.memo is not None and len(walk.memo):
+        return None  # the next version of a diff or history: most files are already known
+    weights = [_size_to_analyse(walk.root, rel) for rel in files]
+    if sum(weights) < PARALLEL_MIN_BYTES:
+        return None
+    # Several chunks per process, taken from a shared queue as each process becomes free: a
+    # process slowed by other work on its CPU simply takes fewer chunks.
+    count = min(len(files), PARALLEL_CHUNKS_PER_JOB * jobs)
+    chunks: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for i in sorted(range(len(files)), key=lambda i: -weights[i]):
+        lightest = loads.index(min(loads))
+        chunks[lightest].append(i)
+        loads[lightest] += weights[i] + PARALLEL_FILE_WEIGHT
+    order = sorted(range(count), key=lambda c: -loads[c])
+    return [sorted(chunks[c]) for c in order if chunks[c]]
+
+
+def _size_to_analyse(root: Path, rel: str) -> int:
+    if not _is_safe_relative(rel, PurePosixPath(rel)):
+        return 0
+    try:
+        st = os.lstat(root / rel)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_ANALYSED_BYTES else 0
+
+
+_CHUNK_RECORD = 4  # bytes per chunk number in the queue pipe
+
+
+def _analyse_in_processes(
+    walk: _Walk, files: list[str], chunks: list[list[int]], jobs: int
+) -> list[FileAnalysis]:
+    """Analyse ``chunks`` here and in ``jobs - 1`` forked children, returned in file order.
+
+    The chunk numbers wait in a pipe written and closed before forking; every process reads
+    one fixed-size record at a time until the pipe is empty. A child that fails (killed, out
+    of memory) costs only time: the chunks it took are analysed here afterwards.
+    """
+    _load_analysers_before_fork(walk, files)
+    results: list[FileAnalysis | None] = [None] * len(files)
+    queue_read, queue_write = os.pipe()
+    try:
+        os.write(queue_write, b"".join(n.to_bytes(_CHUNK_RECORD, "little") for n in range(len(chunks))))
+    finally:
+        os.close(queue_write)
+    children: list[tuple[int, int]] = []
+    try:
+        for _ in range(jobs - 1):
+            child = _fork_worker(walk, files, chunks, queue_read)
+            if child is not None:
+                children.append(child)
+        for number in _take_chunks(queue_read):
+            for i in chunks[number]:
+                results[i] = _analyse_file(walk, files[i])
+        while children:
+            pid, fd = children.pop(0)
+            answer = _collect_worker(pid, fd)
+            if answer is None:
+                continue  # its chunks are redone below
+            found, learned = answer
+            for i, one in found:
+                results[i] = one
+            if walk.memo is not None:
+                for key, one in learned:
+                    walk.memo.put(key, one)
+    finally:
+        os.close(queue_read)
+        for pid, fd in children:  # only when interrupted: do not leave children behind
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+    return [one if one is not None else _analyse_file(walk, files[i]) for i, one in enumerate(results)]
+
+
+def _take_chunks(queue_read: int) -> Iterator[int]:
+    """Chunk numbers from the shared queue until it is empty (every record was written up front)."""
+    while len(record := os.read(queue_read, _CHUNK_RECORD)) == _CHUNK_RECORD:
+        yield int.from_bytes(record, "little")
+
+
+def _load_analysers_before_fork(walk: _Walk, files: list[str]) -> None:
+    """Build the grammars and compiled queries once, here, so every child inherits them."""
+    suffixes = {PurePosixPath(rel).suffix.lower() for rel in files}
+    dialects = sorted({JS_DIALECTS[suffix] for suffix in suffixes if suffix in JS_DIALECTS})
+    analyser = walk.js_analyser() if dialects else None
+    if analyser is not None:
+        for dialect in dialects:
+            analyser("warm-up", b"", dialect=dialect)
+
+
+def _fork_worker(
+    walk: _Walk, files: list[str], chunks: list[list[int]], queue_read: int
+) -> tuple[int, int] | None:
+    """Fork a child that takes chunks from the queue and writes its results to a pipe.
+
+    Returns (pid, read end of the results pipe), or None when no child could be started.
+    """
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the child: analyse, send, and leave without running the parent's exit code
+        status = 1
+        try:
+            import pickle
+
+            os.close(read_end)
+            walk.learned = []
+            found = [
+                (i, _analyse_file(walk, files[i]))
+                for number in _take_chunks(queue_read)
+                for i in chunks[number]
+            ]
+            with open(write_end, "wb") as out:
+                out.write(pickle.dumps((found, walk.learned), protocol=pickle.HIGHEST_PROTOCOL))
+            status = 0
+        except BaseException:  # the parent redoes the work; a child must never raise
+            pass
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
+
+
+def _collect_worker(pid: int, read_end: int) -> _WorkerAnswer | None:
+    """The child's results, or None when it did not finish cleanly (its files are then redone)."""
+    data = b""
+    try:
+        with open(read_end, "rb") as pipe:
+            data = pipe.read()
+    except OSError:
+        pass
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return None
+    import pickle  # only the parallel path needs it
+
+    try:
+        answer: _WorkerAnswer = pickle.loads(data)  # written by our own child, never by a package
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
+        return None
+    return answer
 
 
 def _settle_minified(state: _State) -> None:
@@ -263,50 +546,90 @@ def _choose_metadata(claims: list[tuple[tuple[int, int], str, str]]) -> tuple[tu
     return tuple(chosen)
 
 
-def _is_safe_relative(rel: str) -> bool:
-    parts = PurePosixPath(rel).parts
-    return bool(parts) and not PurePosixPath(rel).is_absolute() and ".." not in parts and "\\" not in rel[:2]
+def _is_safe_relative(rel: str, path: PurePosixPath) -> bool:
+    parts = path.parts
+    return bool(parts) and not path.is_absolute() and ".." not in parts and "\\" not in rel[:2]
 
 
-def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], state: _State) -> None:
-    if not _is_safe_relative(rel):
-        state.unanalysed.append((rel, "path escapes the artifact root; not read"))
-        return
+def _real_path(full: Path, walk: _Walk) -> str:
+    """``os.path.realpath(full)`` for a path whose last component is known not to be a symlink.
+
+    Such a path resolves to its resolved directory plus its name, so each directory of the
+    walk is resolved once.
+    """
+    parent, name = os.path.split(str(full))
+    real_parent = walk.real_dirs.get(parent)
+    if real_parent is None:
+        real_parent = walk.real_dirs[parent] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)
+
+
+def _inside(real: str, real_root: str) -> bool:
+    """``os.path.commonpath([real, real_root]) == real_root`` for two resolved absolute paths."""
+    return real == real_root or real.startswith(real_root if real_root.endswith("/") else real_root + "/")
+
+
+def _analyse_file(walk: _Walk, rel: str) -> FileAnalysis:
+    """Everything one file adds to the profile (it is read only if it is to be analysed)."""
+    found = _State()
+    path = PurePosixPath(rel)
+    if not _is_safe_relative(rel, path):
+        found.unanalysed.append((rel, "path escapes the artifact root; not read"))
+        return found.freeze()
     if has_control_pictures(rel):
         why = "the archive names this file with control characters"
-        state.caps.append(Capability("obfuscation.filename", rel, rel, 1, why))
-    full = root / rel
+        found.caps.append(Capability("obfuscation.filename", rel, rel, 1, why))
+    full = walk.root / rel
     try:
         st = os.lstat(full)
     except OSError as exc:
-        state.unanalysed.append((rel, f"cannot stat: {exc.strerror or exc}"))
-        return
+        found.unanalysed.append((rel, f"cannot stat: {exc.strerror or exc}"))
+        return found.freeze()
     if stat.S_ISLNK(st.st_mode):
-        state.unanalysed.append((rel, f"symbolic link to {os.readlink(full)!r}; not followed"))
-        return
+        found.unanalysed.append((rel, f"symbolic link to {os.readlink(full)!r}; not followed"))
+        return found.freeze()
     if not stat.S_ISREG(st.st_mode):
-        state.unanalysed.append((rel, "not a regular file"))
-        return
-    real = os.path.realpath(full)
-    if os.path.commonpath([real, real_root]) != real_root:
-        state.unanalysed.append((rel, "a parent directory is a symbolic link out of the artifact; not read"))
-        return
+        found.unanalysed.append((rel, "not a regular file"))
+        return found.freeze()
+    real = _real_path(full, walk)  # not a symlink itself (checked above)
+    if not _inside(real, walk.real_root):
+        found.unanalysed.append((rel, "a parent directory is a symbolic link out of the artifact; not read"))
+        return found.freeze()
 
-    head = _read_head(full)
-    if head is None:
-        state.unanalysed.append((rel, "cannot open"))
+    # One open for the whole file: its first bytes decide what it is, the rest is read only if
+    # it is to be analysed.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(full, flags)
+    except OSError:
+        found.unanalysed.append((rel, "cannot open"))
+        return found.freeze()
+    try:
+        _classify_and_analyse(fd, rel, path, st, walk, found)
+    finally:
+        os.close(fd)
+    return found.freeze()
+
+
+def _classify_and_analyse(
+    fd: int, rel: str, path: PurePosixPath, st: os.stat_result, walk: _Walk, found: _State
+) -> None:
+    try:
+        head = os.read(fd, HEAD_BYTES)
+    except OSError:
+        found.unanalysed.append((rel, "cannot open"))
         return
-    suffix = PurePosixPath(rel).suffix.lower()
+    suffix = path.suffix.lower()
     native = native_binary_format(head)
     if native:
-        state.caps.append(Capability("binary.native", f"{native}: {PurePosixPath(rel).name}", rel, 1, ""))
-        state.unanalysed.append((rel, f"native binary ({native}); machine code not analysed"))
+        found.caps.append(Capability("binary.native", f"{native}: {path.name}", rel, 1, ""))
+        found.unanalysed.append((rel, f"native binary ({native}); machine code not analysed"))
         return
     if suffix in NATIVE_EXTENSIONS and suffix != ".bin":
-        state.caps.append(
+        found.caps.append(
             Capability(
                 "binary.native",
-                f"{suffix} file without a known binary signature: {PurePosixPath(rel).name}",
+                f"{suffix} file without a known binary signature: {path.name}",
                 rel,
                 1,
                 "",
@@ -314,38 +637,67 @@ def _analyse_file(root: Path, real_root: str, rel: str, files: frozenset[str], s
         )
     for prefix, reason in OPAQUE_FORMATS:
         if head.startswith(prefix):
-            state.unanalysed.append((rel, reason))
+            found.unanalysed.append((rel, reason))
             return
     if suffix in PYC_SUFFIXES:
-        state.unanalysed.append((rel, "compiled Python bytecode; not decompiled"))
-        state.caps.append(Capability("code.dynamic", f"compiled Python bytecode shipped: {rel}", rel, 1, ""))
+        found.unanalysed.append((rel, "compiled Python bytecode; not decompiled"))
+        found.caps.append(Capability("code.dynamic", f"compiled Python bytecode shipped: {rel}", rel, 1, ""))
         return
     if st.st_size > MAX_ANALYSED_BYTES:
-        state.unanalysed.append((rel, f"too large ({st.st_size} bytes > {MAX_ANALYSED_BYTES}-byte limit)"))
+        found.unanalysed.append((rel, f"too large ({st.st_size} bytes > {MAX_ANALYSED_BYTES}-byte limit)"))
         return
     try:
-        data = read_bytes_capped(full, MAX_ANALYSED_BYTES)
-    except ReadError as exc:
-        state.unanalysed.append((rel, exc.reason))
+        data = _read_rest(fd, head, st.st_size)
+    except OSError as exc:
+        found.unanalysed.append((rel, _os_reason(exc)))
+        return
+    if len(data) > MAX_ANALYSED_BYTES:
+        found.unanalysed.append((rel, f"grew past the {MAX_ANALYSED_BYTES}-byte limit while being read"))
         return
     if b"\x00" in data[:8192] and suffix not in PYTHON_SUFFIXES:
-        state.unanalysed.append((rel, "binary data (not text); not analysed"))
+        found.unanalysed.append((rel, "binary data (not text); not analysed"))
         return
-    _dispatch(rel, data, files, state)
+    is_manifest = manifest_analyzer_for_name(path.name) is not None
+    has_binding = is_manifest and _has_binding_gyp(rel, walk.files)
+    memo = walk.memo
+    if memo is None:
+        _dispatch(rel, path, data, is_manifest, has_binding, found, walk)
+        return
+    key = (rel, hashlib.blake2b(data, digest_size=16).digest(), has_binding)
+    content = memo.get(key)
+    if content is None:
+        # Analysed on its own, so the result can be kept and replayed unchanged.
+        own = _State()
+        _dispatch(rel, path, data, is_manifest, has_binding, own, walk)
+        content = own.freeze()
+        memo.put(key, content)
+        walk.learned.append((key, content))
+    found.absorb(content)
 
 
-def _read_head(path: Path) -> bytes | None:
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        return os.read(fd, HEAD_BYTES)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
+def _os_reason(exc: OSError) -> str:
+    """An OS error as ``fsutil.read_bytes_capped`` words it ("permission denied")."""
+    if exc.errno is not None and exc.strerror:
+        return exc.strerror.lower()
+    return str(exc)
+
+
+def _read_rest(fd: int, head: bytes, size: int) -> bytes:
+    """The whole file: ``head`` plus what follows it, at most ``MAX_ANALYSED_BYTES + 1`` bytes.
+
+    ``size`` (from stat) sizes the read; a file that grew meanwhile is read on to the cap,
+    so the caller can tell it grew past the limit.
+    """
+    parts = [head]
+    total = len(head)
+    while total <= MAX_ANALYSED_BYTES:
+        want = min(MAX_ANALYSED_BYTES + 1 - total, size + 1 - total if size >= total else 64 * 1024)
+        chunk = os.read(fd, want)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return b"".join(parts)
 
 
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+(?:-S\s+)?)?\S*?([A-Za-z]+)[\d.]*\b")
@@ -356,8 +708,22 @@ def _shebang(data: bytes) -> str | None:
     return match.group(1).decode("ascii").lower() if match else None
 
 
-def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> None:
-    path = PurePosixPath(rel)
+def _has_binding_gyp(rel: str, files: frozenset[str]) -> bool:
+    """Whether a ``binding.gyp`` sits beside ``rel`` (a package.json then builds native code)."""
+    parent = PurePosixPath(rel).parent
+    binding = str(parent / "binding.gyp") if str(parent) != "." else "binding.gyp"
+    return binding in files
+
+
+def _dispatch(
+    rel: str,
+    path: PurePosixPath,
+    data: bytes,
+    is_manifest: bool,
+    has_binding_gyp: bool,
+    state: _State,
+    walk: _Walk,
+) -> None:
     name = path.name
     suffix = path.suffix.lower()
     interpreter = _shebang(data) if not suffix or suffix not in JS_DIALECTS else None
@@ -372,9 +738,8 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
     if suffix in PYTHON_STUBS:
         state.unanalysed.append((rel, "Python type stub (types only); not analysed"))
         return
-    if manifest_analyzer(rel):
-        binding = str(path.parent / "binding.gyp") if str(path.parent) != "." else "binding.gyp"
-        result = analyze_manifest(rel, data, has_binding_gyp=binding in files)
+    if is_manifest:
+        result = analyze_manifest(rel, data, has_binding_gyp=has_binding_gyp)
         if result is not None:
             state.caps.extend(result.capabilities)
             state.unanalysed.extend((rel, problem) for problem in result.problems)
@@ -384,7 +749,7 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
                 state.metadata.extend(((depth, priority), k, v) for k, v in result.metadata)
         return
     if suffix in JS_DIALECTS or interpreter in ("node", "nodejs", "deno", "bun"):
-        _analyse_js(rel, data, JS_DIALECTS.get(suffix, "js"), state)
+        _analyse_js(rel, data, JS_DIALECTS.get(suffix, "js"), state, walk)
         return
     if suffix in PYTHON_SUFFIXES or (not suffix and interpreter and interpreter.startswith("python")):
         tree, problem = parse_python(data)
@@ -399,9 +764,9 @@ def _dispatch(rel: str, data: bytes, files: frozenset[str], state: _State) -> No
     state.caps.extend(textscan.scan_text(rel, text, shell=shell))
 
 
-def _analyse_js(rel: str, data: bytes, dialect: str, state: _State) -> None:
+def _analyse_js(rel: str, data: bytes, dialect: str, state: _State, walk: _Walk) -> None:
     text = data.decode("utf-8", errors="replace")
-    analyser = state.js_analyser()
+    analyser = walk.js_analyser()
     if analyser is None:
         state.unanalysed.append((rel, f"{JS_UNAVAILABLE}; scanned as text only"))
         state.caps.extend(textscan.scan_text(rel, text))

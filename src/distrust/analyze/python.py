@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from distrust.analyze import pyflow, pyfold, textscan
 from distrust.analyze.kinds import DYNAMIC
+from distrust.analyze.lazyregex import LazyRegex
 from distrust.analyze.pyfold import Folded, Frame
 from distrust.model import Capability
 
@@ -1546,13 +1547,13 @@ class TokenRule:
     """A line regex for files ``ast`` cannot parse; ``value`` may use ``{0}`` for the first group."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     kind: str
     value: str
 
 
 def _t(id_: str, regex: str, kind: str, value: str) -> TokenRule:
-    return TokenRule(id_, re.compile(regex), kind, value)
+    return TokenRule(id_, LazyRegex(regex), kind, value)
 
 
 _DECODE_TOKENS = (

@@ -18,11 +18,14 @@ import bisect
 import ipaddress
 import math
 import re
+import string
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from distrust.analyze.lazyregex import LazyRegex
 from distrust.model import Capability
 
 # --- tables --------------------------------------------------------------------------------
@@ -33,13 +36,13 @@ class PathPattern:
     """One entry of a path table: a case-insensitive regex, a short label and why it matters."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     label: str
     rationale: str
 
 
 def _p(id_: str, regex: str, label: str, rationale: str) -> PathPattern:
-    return PathPattern(id_, re.compile(regex, re.IGNORECASE), label, rationale)
+    return PathPattern(id_, LazyRegex(regex, re.IGNORECASE), label, rationale)
 
 
 # A path component boundary: not glued to a word character, dot or dash on the left. This lets
@@ -209,13 +212,13 @@ class Marker:
     """A prompt-injection marker: text that addresses the model rather than describing a tool."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     label: str
     rationale: str
 
 
 def _m(id_: str, regex: str, label: str, rationale: str) -> Marker:
-    return Marker(id_, re.compile(regex, re.IGNORECASE), label, rationale)
+    return Marker(id_, LazyRegex(regex, re.IGNORECASE), label, rationale)
 
 
 PROMPT_INJECTION_MARKERS: tuple[Marker, ...] = (
@@ -281,14 +284,76 @@ _NOT_EMAIL_LOCALS = frozenset({"git"})  # git@github.com is an SSH login, not a 
 
 
 class _Lines:
-    """Maps character offsets to 1-based line numbers in O(log n)."""
+    """Maps character offsets to 1-based line numbers in O(log n), indexed on first use."""
 
     def __init__(self, text: str) -> None:
-        self._starts = [0]
-        self._starts.extend(m.end() for m in re.finditer("\n", text))
+        self._text = text
+        self._starts: list[int] | None = None
 
     def line(self, offset: int) -> int:
+        if self._starts is None:
+            self._starts = [0]
+            self._starts.extend(m.end() for m in re.finditer("\n", self._text))
         return bisect.bisect_right(self._starts, offset)
+
+
+# The finders below run over every text file (a package may ship megabytes of JSON and
+# Markdown). Their patterns start with a look-behind or \b, so a plain finditer tries the
+# full pattern at every character. Each match can only begin at a few places a substring
+# search finds (before a "://", at the local part before an "@", at a run of digits and
+# dots), so the pattern is tried only there, which yields exactly what finditer yields.
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)``, trying only ``starts``: every position a match can begin at.
+
+    ``pattern.match(text, pos)`` sees the characters before ``pos`` for ``\b`` and look-behind,
+    so each attempt is the one finditer makes at that position, and taking the first match at
+    or after the end of the previous one keeps finditer's left-to-right, non-overlapping order.
+    (None of the patterns here can match the empty string.)
+    """
+    end = 0
+    for start in sorted(set(starts)):
+        if start >= end and (m := pattern.match(text, start)) is not None:
+            yield m
+            end = m.end()
+
+
+def _url_starts(text: str) -> Iterator[int]:
+    """A URL begins with its scheme (2 to 5 letters) right before its first ``://``.
+
+    (So does one glued to a preceding word: the scheme still ends where ``://`` begins.)
+    """
+    i = text.find("://")
+    while i != -1:
+        yield from range(max(0, i - 5), max(0, i - 1))
+        i = text.find("://", i + 1)
+
+
+_EMAIL_LOCAL_CHARS = frozenset(string.ascii_letters + string.digits + "._%+-")
+
+
+def _email_starts(text: str) -> Iterator[int]:
+    """An address begins where the run of local-part characters before its ``@`` begins.
+
+    Any later start has a local-part character before it, which the look-behind rejects.
+    """
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and text[start - 1] in _EMAIL_LOCAL_CHARS:
+            start -= 1
+        if start < at:
+            yield start
+        at = text.find("@", at + 1)
+
+
+_IPV4_RUN = re.compile(r"[\d.]{7,}")
+
+
+def _ipv4_starts(text: str) -> Iterator[int]:
+    """An address is made of digits and dots with neither before it: it begins a run of them."""
+    return (m.start() for m in _IPV4_RUN.finditer(text))
 
 
 def find_urls(text: str, *, embedded: bool = False) -> list[TextHit]:
@@ -299,7 +364,7 @@ def find_urls(text: str, *, embedded: bool = False) -> list[TextHit]:
     """
     lines = _Lines(text)
     hits = []
-    for m in (_EMBEDDED_URL_RE if embedded else _URL_RE).finditer(text):
+    for m in _matches_at(_EMBEDDED_URL_RE if embedded else _URL_RE, text, _url_starts(text)):
         url = m.group(0).rstrip(".,;:!?*'\"")
         if len(url) > len(m.group(0).split("://", 1)[0]) + 3:
             hits.append(TextHit(url[:500], lines.line(m.start()), m.start()))
@@ -310,7 +375,7 @@ def find_emails(text: str) -> list[TextHit]:
     """Email address literals, without image names (``logo@2x.png``) and SSH logins (``git@``)."""
     lines = _Lines(text)
     hits = []
-    for m in _EMAIL_RE.finditer(text):
+    for m in _matches_at(_EMAIL_RE, text, _email_starts(text)):
         address = m.group(0)
         local, _, domain = address.rpartition("@")
         if domain.rsplit(".", 1)[-1].lower() in _NOT_EMAIL_TLDS or local.lower() in _NOT_EMAIL_LOCALS:
@@ -340,7 +405,7 @@ def find_ips(text: str, *, public_only: bool = True) -> list[TextHit]:
     lines = _Lines(text)
     return [
         TextHit(m.group(0), lines.line(m.start()), m.start())
-        for m in _IPV4_RE.finditer(text)
+        for m in _matches_at(_IPV4_RE, text, _ipv4_starts(text))
         if not public_only or is_public_ip(m.group(0))
     ]
 
@@ -425,12 +490,12 @@ def prompt_injection_markers(text: str) -> list[str]:
 
 # --- crypto wallets ------------------------------------------------------------------------
 
-WALLET_ADDRESS_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("ethereum", re.compile(r"0x[a-fA-F0-9]{40}")),
-    ("bitcoin", re.compile(r"bc1[ac-hj-np-z02-9]{25,87}")),
-    ("bitcoin", re.compile(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}")),
-    ("tron", re.compile(r"T[1-9A-HJ-NP-Za-km-z]{33}")),
-    ("monero", re.compile(r"4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}")),
+WALLET_ADDRESS_PATTERNS: tuple[tuple[str, LazyRegex[str]], ...] = (
+    ("ethereum", LazyRegex(r"0x[a-fA-F0-9]{40}")),
+    ("bitcoin", LazyRegex(r"bc1[ac-hj-np-z02-9]{25,87}")),
+    ("bitcoin", LazyRegex(r"[13][a-km-zA-HJ-NP-Z1-9]{25,34}")),
+    ("tron", LazyRegex(r"T[1-9A-HJ-NP-Za-km-z]{33}")),
+    ("monero", LazyRegex(r"4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}")),
 )
 """Whole-literal wallet address shapes (a literal that IS an address, not one that contains one)."""
 
@@ -465,8 +530,8 @@ BLOB_MIN_ENTROPY = 3.0  # random hex is ~4 bits/char, random base64 ~6
 ENTROPY_MIN_LENGTH = 80
 ENTROPY_THRESHOLD = 5.0  # English prose sits near 4.2, random base64 near 6
 
-_BASE64_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
-_HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+_BASE64_RE = LazyRegex(r"[A-Za-z0-9+/]+={0,2}|[A-Za-z0-9_-]+={0,2}")
+_HEX_RE = LazyRegex(r"(?:0x)?[0-9a-fA-F]+")
 
 
 def blob_kind(s: str) -> str | None:
@@ -620,7 +685,7 @@ def is_high_entropy(s: str) -> bool:
     return len(s) >= ENTROPY_MIN_LENGTH and entropy(s) >= ENTROPY_THRESHOLD
 
 
-_INVISIBLE_RE = re.compile(
+_INVISIBLE_RE = LazyRegex(
     "[\u200b-\u200f"  # zero-width space/joiners, LRM/RLM
     "\u202a-\u202e"  # bidi embeddings and overrides (Trojan Source)
     "\u2060-\u2064"  # word joiner, invisible operators
@@ -648,15 +713,15 @@ def invisible_chars(text: str) -> list[TextHit]:
 
 # --- secrets in snippets -------------------------------------------------------------------
 
-_SECRET_RES: tuple[re.Pattern[str], ...] = (
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
-    re.compile(
+_SECRET_RES: tuple[LazyRegex[str], ...] = (
+    LazyRegex(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    LazyRegex(
         r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|npm_[A-Za-z0-9]{20,}|pypi-[A-Za-z0-9_-]{20,}"
         r"|sk-[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{10,}|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}"
         r"|AIza[0-9A-Za-z_-]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,})"
     ),
-    re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/-]{16,}=*"),
-    re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/_-])"),
+    LazyRegex(r"(?i)(?<=bearer )[A-Za-z0-9._~+/-]{16,}=*"),
+    LazyRegex(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/_-])"),
 )
 
 
@@ -690,14 +755,14 @@ class ShellRule:
     """A shell-command pattern and the capability it implies."""
 
     id: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     kind: str
     value: str
     rationale: str
 
 
 def _s(id_: str, regex: str, kind: str, value: str, rationale: str) -> ShellRule:
-    return ShellRule(id_, re.compile(regex), kind, value, rationale)
+    return ShellRule(id_, LazyRegex(regex), kind, value, rationale)
 
 
 SHELL_RULES: tuple[ShellRule, ...] = (

@@ -57,13 +57,10 @@ class CacheEntry:
         return self.path / "archive"
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path | str) -> str:
     """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 class ArtifactCache:
@@ -178,17 +175,18 @@ def _read_verified(path: Path, archive_sha256: str) -> CacheEntry | None:
             return None
         if sha256_file(path / "archive") != archive_sha256:
             return None
-        root = path / "files"
-        present: dict[str, Path] = {}
+        root = str(path / "files")
+        present: dict[str, str] = {}  # posix path relative to root -> full path
         for dirpath, dirnames, filenames in os.walk(root):
+            rel_dir = dirpath[len(root) + 1 :].replace(os.sep, "/")  # "" for root itself
             for name in (*dirnames, *filenames):
-                full = Path(dirpath) / name
+                full = os.path.join(dirpath, name)
                 mode = os.lstat(full).st_mode
                 if stat.S_ISDIR(mode):
                     continue
                 if not stat.S_ISREG(mode):
                     return None
-                present[full.relative_to(root).as_posix()] = full
+                present[f"{rel_dir}/{name}" if rel_dir else name] = full
         if set(present) != set(recorded):
             return None
         for rel, full in present.items():

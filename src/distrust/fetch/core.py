@@ -19,8 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
-
 from distrust import paths
 from distrust.fetch.cache import ArtifactCache, CacheEntry, sha256_file
 from distrust.fetch.errors import FetchError, IntegrityError, LimitExceeded
@@ -28,7 +26,7 @@ from distrust.fetch.extract import ExtractLimits
 from distrust.fetch.http import Http, ProgressCallback, borrowed
 from distrust.fetch.local import digest_tree, identify
 from distrust.fetch.npm import npm_dist, npm_registry_url
-from distrust.fetch.pypi import Prefer, pypi_file, pypi_index_url
+from distrust.fetch.pypi import Prefer, canonical_name, pypi_file, pypi_index_url
 from distrust.fetch.records import FetchedArtifact
 from distrust.fetch.spec import ARCHIVE_SUFFIXES, ArtifactSpec, parse_spec
 from distrust.model import Ecosystem, PackageRef
@@ -124,7 +122,7 @@ def _fetch_pypi(
     progress: ProgressCallback | None,
 ) -> FetchedArtifact:
     assert spec.name is not None
-    project = canonicalize_name(spec.name)
+    project = canonical_name(spec.name)
     if spec.version:
         memo = cache.get_lookup(index, Ecosystem.PYPI, project, f"{spec.version}@{prefer}")
         if memo is not None:

@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from distrust import __version__ as _version
 from distrust.fetch.errors import FetchError, NotFoundError
+
+if TYPE_CHECKING:
+    # httpx (with its optional rich/click CLI) costs ~50 ms to import; a fetch answered from
+    # the cache never makes a request, so the module is imported where a client is built.
+    import httpx
 
 _T = TypeVar("_T")
 ProgressCallback = Callable[[int, int | None], None]
@@ -70,6 +73,8 @@ class Http:
         """The httpx client, made on first use: building one loads the CA bundle (~0.3 s), which
         a fetch answered from the cache never needs."""
         if self._made is None:
+            import httpx
+
             timeout = httpx.Timeout(self.policy.read_timeout, connect=self.policy.connect_timeout)
             self._made = httpx.Client(
                 timeout=timeout,
@@ -173,6 +178,8 @@ class Http:
     def _stream(self, url: str, accept: str, not_found: str) -> Iterator[httpx.Response]:
         if not url.startswith(("https://", "http://")):
             raise FetchError("only http and https URLs can be fetched", url)
+        import httpx
+
         try:
             with self._client.stream("GET", url, headers={"Accept": accept}) as response:
                 status = response.status_code

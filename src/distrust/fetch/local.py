@@ -9,7 +9,6 @@ package's own code are listed as skipped rather than silently hashed or silently
 
 from __future__ import annotations
 
-import email.parser
 import hashlib
 import json
 import os
@@ -173,6 +172,8 @@ def _from_package_json(path: Path, notes: list[str]) -> PackageRef | None:
 
 def _from_core_metadata(path: Path, notes: list[str]) -> PackageRef | None:
     try:
+        import email.parser  # ~8 ms to import; only a local Python project needs it
+
         headers = email.parser.HeaderParser().parsestr(read_text_capped(path, MANIFEST_MAX_BYTES))
     except ReadError as exc:
         notes.append(f"{path.name} could not be read: {exc}")

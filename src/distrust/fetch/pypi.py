@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 from urllib.parse import urljoin
 
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from distrust.fetch.errors import FetchError, NotFoundError
 from distrust.fetch.http import Http, borrowed
 from distrust.fetch.records import Release
@@ -56,11 +53,22 @@ def pypi_index_url(explicit: str | None = None) -> str:
     return DEFAULT_PYPI_INDEX
 
 
+def canonical_name(name: str) -> str:
+    """The PEP 503 form of a project name (``packaging.utils.canonicalize_name``).
+
+    Imported on first use: ``packaging.utils`` pulls in ``packaging.tags`` (~15 ms), which an
+    npm inspect never needs.
+    """
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
 def pypi_project_json(
     name: str, version: str | None = None, index: str | None = None, *, http: Http | None = None
 ) -> dict[str, Any]:
     """``/pypi/{name}/json`` (latest release) or ``/pypi/{name}/{version}/json``."""
-    project = canonicalize_name(name)
+    project = canonical_name(name)
     base = f"{pypi_index_url(index)}/pypi/{project}"
     url = f"{base}/{version}/json" if version else f"{base}/json"
     what = (
@@ -82,7 +90,7 @@ def pypi_file(
     http: Http | None = None,
 ) -> PypiFile:
     """Pick the file of ``name==version`` (latest if ``None``) to analyse, by ``prefer``."""
-    url = f"{pypi_index_url(index)}/pypi/{canonicalize_name(name)}"
+    url = f"{pypi_index_url(index)}/pypi/{canonical_name(name)}"
     with borrowed(http) as client:
         real_name, real_version, files = _release_files(name, version, index, client)
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -105,7 +113,7 @@ def _release_files(
     endpoint, so a 404 there falls back to the project document's ``releases`` map, which
     also tells a missing version (with the latest as a hint) from a missing project.
     """
-    url = f"{pypi_index_url(index)}/pypi/{canonicalize_name(name)}"
+    url = f"{pypi_index_url(index)}/pypi/{canonical_name(name)}"
     if version is not None:
         try:
             doc = pypi_project_json(name, version, index, http=http)
@@ -141,6 +149,8 @@ def _from_releases(doc: dict[str, Any], name: str, version: str, url: str) -> tu
 def _same_version(a: str, b: str) -> bool:
     if a == b:
         return True
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(a) == Version(b)
     except InvalidVersion:
@@ -159,7 +169,7 @@ def pypi_release_list(
     releases = doc.get("releases")
     if not isinstance(releases, dict):
         raise FetchError(
-            "answer has no 'releases' object", f"{pypi_index_url(index)}/pypi/{canonicalize_name(name)}/json"
+            "answer has no 'releases' object", f"{pypi_index_url(index)}/pypi/{canonical_name(name)}/json"
         )
     out: list[Release] = []
     for version, files in releases.items():

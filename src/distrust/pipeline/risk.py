@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from distrust.analyze.profile import build_profile
+from distrust.analyze.profile import FileMemo, build_profile, default_jobs
 from distrust.analyze.results import DiffResult, HistoryResult, HistoryStep, InspectResult
 from distrust.analyze.score import assess_diff, assess_profile, with_findings
 from distrust.fetch import (
@@ -19,7 +19,6 @@ from distrust.fetch import (
     pypi_project_json,
     pypi_release_list,
 )
-from distrust.intel import npm_semver
 from distrust.model import Capability, Change, Ecosystem, Finding, Notice, Profile
 
 
@@ -42,11 +41,11 @@ class FetchOptions:
     metadata: bool = True  # also judge registry metadata (publisher, impersonation, names)
 
 
-def _profile(spec: str, opts: FetchOptions, step: Step) -> Profile:
+def _profile(spec: str, opts: FetchOptions, step: Step, memo: FileMemo | None = None) -> Profile:
     step(f"fetching {spec}")
     artifact = fetch(spec, npm_registry=opts.npm_registry, pypi_index=opts.pypi_index)
     step(f"analysing {artifact.ref}")
-    profile = build_profile(artifact)
+    profile = build_profile(artifact, memo=memo, jobs=default_jobs())
     if isinstance(artifact, FetchedArtifact) and artifact.skipped:
         profile = replace(profile, unanalysed=(*profile.unanalysed, *artifact.skipped))
     return profile
@@ -89,6 +88,8 @@ def _dependency_hooks(old: Profile, new: Profile, opts: FetchOptions, notices: l
     """
     if new.artifact.ref.ecosystem != Ecosystem.NPM:
         return []
+    from distrust.intel import npm_semver  # ~30 ms of imports that only a diff with metadata needs
+
     before = {c.value for c in old.capabilities if c.kind == "dependency"}
     out: list[Change] = []
     for cap in new.capabilities:
@@ -125,8 +126,9 @@ def run_diff(
 ) -> DiffResult:
     """Judge an upgrade: what NEW can do that OLD could not, explained line by line."""
     notices: list[Notice] = []
-    old = _profile(old_spec, opts, step)
-    new = _profile(new_spec, opts, step)
+    memo = FileMemo()  # files both versions share are analysed once
+    old = _profile(old_spec, opts, step, memo)
+    new = _profile(new_spec, opts, step, memo)
     step("comparing")
     extra = _dependency_hooks(old, new, opts, notices) if opts.metadata else []
     assessment = assess_diff(old, new, extra_changes=extra)
@@ -163,10 +165,11 @@ def run_history(
     notices: list[Notice] = []
     prefix, sep = ("npm:", "@") if ecosystem == Ecosystem.NPM else ("pypi:", "==")
     profiles: list[Profile] = []
+    memo = FileMemo()  # consecutive versions share most files: each distinct file is analysed once
     for i, release in enumerate(versions):
         step(f"fetching and analysing {name} {release.version}", i, len(versions) * 2 - 1)
         try:
-            profiles.append(_profile(f"{prefix}{name}{sep}{release.version}", opts, step))
+            profiles.append(_profile(f"{prefix}{name}{sep}{release.version}", opts, step, memo))
         except FetchError as exc:
             notices.append(Notice(f"{name} {release.version} skipped: {exc}"))
     first = None

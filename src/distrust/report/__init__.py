@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from distrust.model import ScanResult
 from distrust.report.common import RiskResult, RuleCatalog, RuleInfo, RuleMeta
@@ -22,8 +22,20 @@ from distrust.report.markdown import render_markdown
 from distrust.report.risk_json import render_risk_json
 from distrust.report.risk_markdown import render_risk_markdown
 from distrust.report.risk_sarif import render_risk_sarif
-from distrust.report.risk_table import render_risk_table, risk_table_text
 from distrust.report.sarif import render_sarif
+
+if TYPE_CHECKING:
+    from distrust.report.risk_table import render_risk_table, risk_table_text
+
+
+def __getattr__(name: str) -> Any:
+    """The terminal-table renderers, imported on first use: they need rich (~30 ms to import),
+    which the text formats do not."""
+    if name in ("render_risk_table", "risk_table_text"):
+        from distrust.report import risk_table
+
+        return getattr(risk_table, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class TextRenderer(Protocol):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from importlib import metadata
 from typing import Any
 
 import distrust
@@ -237,6 +236,8 @@ def _information_uri() -> str | None:
     Read from metadata rather than hard-coded so the SARIF never advertises a URL the project
     has not published; SARIF makes ``informationUri`` optional.
     """
+    from importlib import metadata  # ~20 ms to import; only SARIF output needs it
+
     try:
         urls = metadata.metadata("distrust").get_all("Project-URL") or []
     except metadata.PackageNotFoundError:

@@ -989,19 +989,28 @@ class _FileScan:
 
     def scan_bytes(self) -> None:
         """Checks that need no syntax tree: invisible characters, obfuscator names, minification."""
-        for m in INVISIBLE_UNICODE_BYTES_RE.finditer(self.src):
-            if m.start() == 0 and m.group(0) == "\ufeff".encode():
-                continue
-            chars = {c for c in INVISIBLE_UNICODE_RE.findall(self.src.decode("utf-8", "replace"))}
-            value = ",".join(f"U+{ord(c):04X}" for c in sorted(chars) if c != "\ufeff" or len(chars) > 1)
-            self.emit_once_per_file("obfuscation.unicode", value or "U+FEFF", m.start())
-            break
-        idents: dict[bytes, int] = {}
-        for m in OBFUSCATED_IDENT_RE.finditer(self.src):
-            idents.setdefault(m.group(0), m.start())
-            if len(idents) >= OBFUSCATED_IDENT_THRESHOLD:
-                self.emit_once_per_file("obfuscation.identifiers", "_0x identifiers", min(idents.values()))
+        # The invisible characters are all multi-byte: a plain-ASCII file has none.
+        if not self.src.isascii():
+            for m in INVISIBLE_UNICODE_BYTES_RE.finditer(self.src):
+                if m.start() == 0 and m.group(0) == "\ufeff".encode():
+                    continue
+                chars = {c for c in INVISIBLE_UNICODE_RE.findall(self.src.decode("utf-8", "replace"))}
+                value = ",".join(f"U+{ord(c):04X}" for c in sorted(chars) if c != "\ufeff" or len(chars) > 1)
+                self.emit_once_per_file("obfuscation.unicode", value or "U+FEFF", m.start())
                 break
+        if b"_0x" in self.src:  # every obfuscator-style identifier contains it
+            idents: dict[bytes, int] = {}
+            for m in OBFUSCATED_IDENT_RE.finditer(self.src):
+                idents.setdefault(m.group(0), m.start())
+                if len(idents) >= OBFUSCATED_IDENT_THRESHOLD:
+                    first = min(idents.values())
+                    self.emit_once_per_file("obfuscation.identifiers", "_0x identifiers", first)
+                    break
+        if len(self.src) <= MINIFIED_LONG_LINE:
+            # No line can be long, so only the average decides (and splitting is not needed).
+            if len(self.src) / (self.src.count(b"\n") + 1) > MINIFIED_AVG_LINE:
+                self.emit_once_per_file("obfuscation.minified", "minified", 0)
+            return
         lines = self.src.split(b"\n")
         longest = max(lines, key=len)
         average = len(self.src) / len(lines)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from distrust.analyze.lazyregex import LazyRegex
+
 # --- module identity -----------------------------------------------------------------------
 
 # A module specifier (as written in ``require``/``import``) mapped to the family whose API table
@@ -255,7 +257,7 @@ REQUIRE_WRAPPERS: frozenset[str] = frozenset({"__importDefault", "__importStar",
                                               "_interopRequireWildcard", "__toESM", "__toCommonJS"})
 
 # Decoders whose output flowing straight into eval/Function is the classic loader pattern.
-DECODE_MARKERS = re.compile(
+DECODE_MARKERS = LazyRegex(
     # Buffer.from(data, encoding) handed to eval decodes whatever the encoding expression says.
     rb"\batob\s*\(|Buffer\.from\s*\([^()]*,|fromCharCode|"
     rb"\bunescape\s*\(|decodeURIComponent\s*\(|\.toString\(\s*['\"`]base64|\bdecrypt|createDecipher"
@@ -298,7 +300,7 @@ NOT_SECRET_ENV: frozenset[str] = frozenset({"PWD", "OLDPWD", "KEYBOARD", "PASSIV
 # worms (Shai-Hulud, the nx compromise) spread.
 PROPAGATION_TOKENS: frozenset[str] = frozenset({"NPM_TOKEN", "NODE_AUTH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
                                                 "NPM_CONFIG__AUTHTOKEN", "GITLAB_TOKEN", "PYPI_TOKEN"})
-PROPAGATION_ENDPOINTS = re.compile(r"registry\.npmjs\.org|api\.github\.com|npm publish|upload\.pypi\.org")
+PROPAGATION_ENDPOINTS = LazyRegex(r"registry\.npmjs\.org|api\.github\.com|npm publish|upload\.pypi\.org")
 
 
 def is_secret_env(name: str) -> bool:
@@ -318,12 +320,12 @@ class Marker:
 
     id: str
     kind: str
-    pattern: re.Pattern[str]
+    pattern: LazyRegex[str]
     why: str
 
 
 def _m(id_: str, kind: str, pattern: str, why: str) -> Marker:
-    return Marker(id_, kind, re.compile(pattern, re.IGNORECASE), why)
+    return Marker(id_, kind, LazyRegex(pattern, re.IGNORECASE), why)
 
 
 _SEP = r"[\\/]+"
@@ -406,13 +408,13 @@ IPV4_RE = re.compile(rb"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.])")
 
 LONG_STRING_CHARS = 200
 ENTROPY_BITS_PER_CHAR = 4.5
-BASE64_BLOB_RE = re.compile(r"[A-Za-z0-9+/_-]{200,}={0,2}")
-HEX_BLOB_RE = re.compile(r"(?:\\x)?[0-9a-fA-F]{200,}|(?:\\x[0-9a-fA-F]{2}){100,}")
+BASE64_BLOB_RE = LazyRegex(r"[A-Za-z0-9+/_-]{200,}={0,2}")
+HEX_BLOB_RE = LazyRegex(r"(?:\\x)?[0-9a-fA-F]{200,}|(?:\\x[0-9a-fA-F]{2}){100,}")
 OBFUSCATED_IDENT_RE = re.compile(rb"\b_0x[0-9a-fA-F]{4,}\b")
 OBFUSCATED_IDENT_THRESHOLD = 10
 # Invisible and bidirectional-control characters (Trojan Source, hidden prompt text), plus
 # Unicode tag characters and Hangul fillers that render as nothing.
-INVISIBLE_UNICODE_RE = re.compile(
+INVISIBLE_UNICODE_RE = LazyRegex(
     "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u115f\u1160\u3164\uffa0"
     "\U000e0000-\U000e007f]"
 )

@@ -12,8 +12,10 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from distrust.analyze.kinds import KINDS
+from distrust.analyze.lazyregex import LazyRegex
 from distrust.model import Severity
 
 _APPLIES = ("version", "change")
@@ -37,8 +39,8 @@ class RiskRule:
     explanation: str
     rationale: str
     remediation: str
-    value_pattern: re.Pattern[str] | None = None
-    value_exclude: re.Pattern[str] | None = None
+    value_pattern: LazyRegex[str] | None = None
+    value_exclude: LazyRegex[str] | None = None
     with_any: tuple[str, ...] = ()
     with_all: tuple[str, ...] = ()
     scope: str = "file"
@@ -47,7 +49,7 @@ class RiskRule:
     foreign_host: bool = False
     min_platforms: int = 1
     min_distinct: int = 1  # distinct trigger values needed in scope (a stealer's shopping list)
-    file_pattern: re.Pattern[str] | None = None  # only capabilities in files whose path matches
+    file_pattern: LazyRegex[str] | None = None  # only capabilities in files whose path matches
     test_downgrade: int = 1  # levels lower in test files (0 = keep); docs are always 2 lower
 
     def value_matches(self, value: str) -> bool:
@@ -56,15 +58,19 @@ class RiskRule:
         return not (self.value_exclude is not None and self.value_exclude.search(value))
 
 
-def _compile(rule_id: str, field: str, text: object) -> re.Pattern[str] | None:
+def _compile(rule_id: str, field: str, text: object, *, check: bool = True) -> LazyRegex[str] | None:
+    """The case-insensitive regex of a rule field; ``check`` compiles it now to report mistakes."""
     if text is None:
         return None
     if not isinstance(text, str):
         raise RuleError(f"rule {rule_id}: {field} must be a string")
-    try:
-        return re.compile(text, re.IGNORECASE)
-    except re.error as exc:
-        raise RuleError(f"rule {rule_id}: {field} is not a valid regex: {exc}") from None
+    pattern = LazyRegex(text, re.IGNORECASE)
+    if check:
+        try:
+            pattern.compiled  # noqa: B018 - compiled for its error, kept for its first use
+        except re.error as exc:
+            raise RuleError(f"rule {rule_id}: {field} is not a valid regex: {exc}") from None
+    return pattern
 
 
 def _kinds(rule_id: str, field: str, raw: object) -> tuple[str, ...]:
@@ -78,14 +84,23 @@ def _kinds(rule_id: str, field: str, raw: object) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
-    """Parse and validate a rules document; every mistake is reported with the rule id."""
+def parse_rules(text: str, source: str = "risk.toml", *, check_patterns: bool = True) -> tuple[RiskRule, ...]:
+    """Parse and validate a rules document; every mistake is reported with the rule id.
+
+    ``check_patterns=False`` leaves each regex to compile on first use: for the shipped rules,
+    whose patterns the test suite compiles, so a run does not pay for rules it never reaches.
+    """
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: {exc}") from None
+    return _rules_from(doc, check_patterns=check_patterns)
+
+
+def _rules_from(doc: dict[str, Any], *, check_patterns: bool) -> tuple[RiskRule, ...]:
     rules: list[RiskRule] = []
     seen: set[str] = set()
+    check = check_patterns
     for raw in doc.get("rule", []):
         rule_id = str(raw.get("id", "?"))
         if rule_id in seen:
@@ -118,8 +133,8 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
                 explanation=raw["explanation"],
                 rationale=raw["rationale"],
                 remediation=raw.get("remediation", ""),
-                value_pattern=_compile(rule_id, "value_pattern", raw.get("value_pattern")),
-                value_exclude=_compile(rule_id, "value_exclude", raw.get("value_exclude")),
+                value_pattern=_compile(rule_id, "value_pattern", raw.get("value_pattern"), check=check),
+                value_exclude=_compile(rule_id, "value_exclude", raw.get("value_exclude"), check=check),
                 with_any=_kinds(rule_id, "with_any", raw.get("with_any")),
                 with_all=_kinds(rule_id, "with_all", raw.get("with_all")),
                 scope=scope,
@@ -128,7 +143,7 @@ def parse_rules(text: str, source: str = "risk.toml") -> tuple[RiskRule, ...]:
                 foreign_host=bool(raw.get("foreign_host", False)),
                 min_platforms=int(raw.get("min_platforms", 1)),
                 min_distinct=int(raw.get("min_distinct", 1)),
-                file_pattern=_compile(rule_id, "file_pattern", raw.get("file_pattern")),
+                file_pattern=_compile(rule_id, "file_pattern", raw.get("file_pattern"), check=check),
                 test_downgrade=downgrade,
             )
         )
@@ -140,23 +155,36 @@ def _shipped_text() -> str:
 
 
 @cache
+def _shipped_doc() -> dict[str, Any]:
+    """``risk.toml`` parsed once per process: rules and credentials both read it."""
+    try:
+        return tomllib.loads(_shipped_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"risk.toml: {exc}") from None
+
+
+@cache
 def load_rules() -> tuple[RiskRule, ...]:
-    """The rules shipped with distrust (parsed once per process)."""
-    return parse_rules(_shipped_text())
+    """The rules shipped with distrust (parsed once per process; regexes compiled on first use)."""
+    return _rules_from(_shipped_doc(), check_patterns=False)
 
 
 @dataclass(frozen=True)
 class Credential:
     """A well-known credential (by env name) and the domains it is legitimately sent to."""
 
-    names: re.Pattern[str]
+    names: LazyRegex[str]
     domains: frozenset[str]
 
 
 def parse_credentials(text: str) -> tuple[Credential, ...]:
     """The ``[[credential]]`` table: which service each well-known secret belongs to."""
+    return _credentials_from(tomllib.loads(text))
+
+
+def _credentials_from(doc: dict[str, Any]) -> tuple[Credential, ...]:
     out: list[Credential] = []
-    for i, raw in enumerate(tomllib.loads(text).get("credential", []), start=1):
+    for i, raw in enumerate(doc.get("credential", []), start=1):
         names = _compile(f"credential #{i}", "names", raw.get("names"))
         domains = raw.get("domains")
         if names is None or not isinstance(domains, list) or not domains:
@@ -167,7 +195,7 @@ def parse_credentials(text: str) -> tuple[Credential, ...]:
 
 @cache
 def _credentials() -> tuple[Credential, ...]:
-    return parse_credentials(_shipped_text())
+    return _credentials_from(_shipped_doc())
 
 
 def credential_domains(env_name: str) -> frozenset[str] | None:
