@@ -184,25 +184,9 @@ FETCH_CALLS: frozenset[str] = frozenset(
 """Calls whose result is what a server sent: downloaded and then run, it is remote code."""
 
 DECODERS: dict[str, str] = {
-    "base64.b64decode": "base64",
-    "base64.b32decode": "base32",
-    "base64.b16decode": "base16",
-    "base64.b85decode": "base85",
-    "base64.a85decode": "ascii85",
-    "base64.urlsafe_b64decode": "base64",
-    "base64.decodebytes": "base64",
-    "base64.decodestring": "base64",
-    "binascii.unhexlify": "hex",
-    "binascii.a2b_hex": "hex",
-    "binascii.a2b_base64": "base64",
-    "bytes.fromhex": "hex",
-    "bytearray.fromhex": "hex",
-    "zlib.decompress": "zlib",
-    "gzip.decompress": "gzip",
-    "bz2.decompress": "bz2",
-    "lzma.decompress": "lzma",
-    "codecs.decode": "codecs",
-    "marshal.loads": "marshal",
+    **pyfold.DECODER_FUNCTIONS,
+    "codecs.decode": "codecs",  # which transform depends on the codec argument (checked at the call)
+    "marshal.loads": "marshal",  # not a text decoder, but its output is code object data
 }
 """Functions that turn an opaque literal into bytes or text (value: the encoding)."""
 
@@ -806,17 +790,7 @@ class _Visitor(ast.NodeVisitor):
 
     def scan_literal(self, text: str, node: ast.AST) -> None:
         """Everything a string literal alone reveals: URLs, addresses, paths, blobs, wallets."""
-        for hit in textscan.find_urls(text):
-            self.add("network.url", hit.value, node)
-            service = textscan.public_ip_service(hit.value)
-            if service:
-                self.add("recon.system", f"public IP lookup {service}", node)
-        for hit in textscan.find_ips(text):
-            self.add("network.ip", hit.value, node)
-        for hit in textscan.find_emails(text):
-            self.add("email.address", hit.value, node)
-        if len(text) < 2000:  # path and command tables are for short literals, not embedded scripts
-            self.scan_path(text, node)
+        self.scan_addresses(text, node)
         chain = textscan.wallet_address_kind(text)
         if chain:
             self.add("crypto.wallet", f"{chain} address {text.strip()}", node)
@@ -867,8 +841,16 @@ class _Visitor(ast.NodeVisitor):
 
     def scan_revealed(self, text: str, node: ast.AST) -> None:
         """Literal scans over text the code builds or decodes rather than writes out."""
-        for hit in textscan.find_urls(text, embedded=True):
-            if textscan.is_namespace_url(hit.value):
+        self.scan_addresses(text, node, revealed=True)
+
+    def scan_addresses(self, text: str, node: ast.AST, *, revealed: bool = False) -> None:
+        """URLs, IPs, email addresses and paths in a string; ``revealed`` text was built or decoded.
+
+        Revealed text may glue a URL to other characters and may be an XML document whose
+        namespace URLs are names, not endpoints.
+        """
+        for hit in textscan.find_urls(text, embedded=revealed):
+            if revealed and textscan.is_namespace_url(hit.value):
                 continue
             self.add("network.url", hit.value, node)
             service = textscan.public_ip_service(hit.value)
@@ -878,7 +860,7 @@ class _Visitor(ast.NodeVisitor):
             self.add("network.ip", hit.value, node)
         for hit in textscan.find_emails(text):
             self.add("email.address", hit.value, node)
-        if len(text) < 2000:
+        if len(text) < 2000:  # path and command tables are for short literals, not embedded scripts
             self.scan_path(text, node)
 
     def scan_path(self, text: str, node: ast.AST) -> None:

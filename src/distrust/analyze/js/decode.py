@@ -15,10 +15,11 @@ import binascii
 import re
 from typing import Final
 
+from distrust.analyze import textscan
+
 MAX_ENCODED_CHARS: Final = 64 * 1024
 MAX_CHAR_CODES: Final = 4096
 MIN_DECODED_CHARS: Final = 4
-PRINTABLE_SHARE: Final = 0.9
 
 BUFFER_ENCODINGS: Final = frozenset({"base64", "base64url", "hex"})
 
@@ -35,15 +36,14 @@ NOTEWORTHY: Final = re.compile(
 
 
 def readable(data: bytes) -> str | None:
-    """``data`` as text when it is mostly printable UTF-8, else None."""
+    """``data`` as text when it is printable UTF-8 (the Python analyser's test), else None."""
     try:
         decoded = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     if len(decoded) < MIN_DECODED_CHARS:
         return None
-    printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\r\n\t")
-    return decoded if printable >= PRINTABLE_SHARE * len(decoded) else None
+    return decoded if textscan.is_readable_text(decoded) else None
 
 
 def from_buffer(value: str, encoding: str) -> str | None:
