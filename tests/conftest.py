@@ -16,6 +16,9 @@ def _isolated_state(
     monkeypatch.setenv("DISTRUST_DATA_DIR", str(state / "data"))
     monkeypatch.setenv("DISTRUST_CACHE_DIR", str(state / "cache"))
     monkeypatch.setenv("DISTRUST_CONFIG_DIR", str(state / "config"))
+    # No test may hand its command to a resident analyser the developer left running: this
+    # socket only exists if a test starts its own analyser there.
+    monkeypatch.setenv("DISTRUST_RESIDENT_SOCKET", str(state / "resident" / "resident.sock"))
     # The Node proxy preload, installed from its pinned lock by scripts/test.sh (no network here).
     preload = Path(__file__).parent / "tools" / "preload"
     if (preload / "node_modules").is_dir():

@@ -48,6 +48,11 @@ intel_app = typer.Typer(help="Manage the offline advisory store (OSV).", no_args
 app.add_typer(intel_app, name="intel")
 demo_app = typer.Typer(help="Reproduce real incidents safely on this machine.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+resident_app = typer.Typer(
+    help="A warm analyser process that makes each inspect/diff start instantly (opt-in).",
+    no_args_is_help=True,
+)
+app.add_typer(resident_app, name="resident")
 
 
 class OutputFormat(StrEnum):
@@ -836,6 +841,73 @@ def intel_status() -> None:
     typer.echo(f"{len(store)} advisories loaded (bundled snapshot + imported)")
     for notice in store.notices:
         typer.echo(f"  note: {notice.message}", err=True)
+
+
+SocketOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--socket",
+        envvar="DISTRUST_RESIDENT_SOCKET",
+        help="Socket path (default: $XDG_RUNTIME_DIR/distrust/resident.sock, else /tmp/distrust-UID/).",
+    ),
+]
+
+
+@resident_app.command("start")
+def resident_start(
+    socket_path: SocketOpt = None,
+    idle_timeout: Annotated[
+        float, typer.Option("--idle-timeout", min=1, help="Exit after this many seconds without a request.")
+    ] = 1800,
+) -> None:
+    """Start the analyser in the background; inspect and diff then use it until it stops.
+
+    It answers only this user, only this distrust installation, and steps aside (the command
+    runs in-process) once distrust is upgraded or edited. DISTRUST_RESIDENT=0 ignores it.
+    """
+    from distrust.resident.control import start
+    from distrust.resident.protocol import ResidentError
+
+    try:
+        info = start(socket_path, idle_timeout)
+    except ResidentError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo(
+        f"resident analyser started (pid {info.pid}, socket {info.socket}, idle timeout {idle_timeout:g} s)"
+    )
+
+
+@resident_app.command("stop")
+def resident_stop(socket_path: SocketOpt = None) -> None:
+    """Stop the analyser (commands in progress finish first)."""
+    from distrust.resident.control import stop
+    from distrust.resident.protocol import ResidentError
+
+    try:
+        pid = stop(socket_path)
+    except ResidentError as exc:
+        raise UserError(str(exc)) from None
+    typer.echo("no resident analyser is running" if pid is None else f"resident analyser stopped (pid {pid})")
+
+
+@resident_app.command("status")
+def resident_status(socket_path: SocketOpt = None) -> None:
+    """Whether an analyser is running, and what it has served. Exit 1 when none is running."""
+    from distrust.resident.control import status
+    from distrust.resident.protocol import ResidentError
+
+    try:
+        info = status(socket_path)
+    except ResidentError as exc:
+        raise UserError(str(exc)) from None
+    if info is None:
+        typer.echo("no resident analyser is running")
+        raise typer.Exit(EXIT_FINDINGS)
+    started = datetime.fromtimestamp(info.started, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    typer.echo(
+        f"resident analyser running: pid {info.pid}, socket {info.socket}, started {started}, "
+        f"{info.served} command(s) served, {info.running} running, idle timeout {info.idle_timeout:g} s"
+    )
 
 
 def main() -> None:

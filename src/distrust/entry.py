@@ -21,9 +21,10 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from distrust.cli_support import EXIT_ERROR, diff_command, inspect_command, print_error
-from distrust.model import Severity
+if TYPE_CHECKING:  # imported where used: parsing a call that Typer then handles needs neither
+    from distrust.model import Severity
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ def parse_fast(argv: Sequence[str], environ: Mapping[str, str]) -> FastCall | No
     for option in RISK_OPTIONS:
         if option.dest not in values and option.envvar and environ.get(option.envvar):
             values[option.dest] = environ[option.envvar]
+    from distrust.model import Severity
+
     try:
         threshold = Severity.parse(str(values.get("fail_on", "high")))
     except ValueError:
@@ -158,6 +161,8 @@ def _text(value: str | bool | None) -> str | None:
 
 
 def _run(call: FastCall) -> int:
+    from distrust.cli_support import diff_command, inspect_command
+
     if call.command == "diff":
         old, new = call.arguments
         return diff_command(
@@ -205,12 +210,14 @@ def run_fast(call: FastCall) -> int:
             return 1
         if os.environ.get("DISTRUST_DEBUG") == "1":
             raise
+        from distrust.cli_support import EXIT_ERROR, print_error
+
         print_error(exc)
         return EXIT_ERROR
 
 
 def main() -> None:
-    """Console entry point: the fast path for plain inspect/diff calls, else the Typer app."""
+    """The fast path for plain inspect/diff calls, else the Typer app (after :mod:`distrust.console`)."""
     call = parse_fast(sys.argv[1:], os.environ)
     if call is None:
         from distrust.cli import main as typer_main

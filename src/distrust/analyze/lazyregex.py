@@ -28,6 +28,7 @@ class LazyRegex(Generic[AnyStr]):
         self.pattern: AnyStr = pattern
         self._flags = flags
         self._compiled: re.Pattern[AnyStr] | None = None
+        _CREATED.append(self)
 
     @property
     def compiled(self) -> re.Pattern[AnyStr]:
@@ -59,3 +60,17 @@ class LazyRegex(Generic[AnyStr]):
 
     def __repr__(self) -> str:
         return f"LazyRegex({self.pattern!r})"
+
+
+_CREATED: list[LazyRegex[Any]] = []
+
+
+def compile_all() -> int:
+    """Compile every LazyRegex created so far; how many there are.
+
+    For a long-lived process that forks per request (``distrust resident``): compiled once
+    before forking, a pattern is shared by every child instead of being compiled in each.
+    """
+    for regex in _CREATED:
+        regex.compiled  # noqa: B018  (the property compiles and keeps the pattern)
+    return len(_CREATED)
