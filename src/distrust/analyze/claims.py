@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Final
 
+from distrust.analyze import relpath
 from distrust.model import Capability
 
 KIND: Final = "metadata.self_declared"
@@ -121,13 +122,13 @@ README_STEMS: Final = frozenset({"readme", "description"})
 
 def is_claim_source(path: str) -> bool:
     """Metadata files anywhere in the package's own tree, and README files at depth ≤ 2."""
-    parts = PurePosixPath(path).parts
+    parts = relpath.parts(path)  # asked of every file of a package: strings, not PurePosixPath
     if "node_modules" in parts or not parts:
         return False
     name = parts[-1]
     if name in METADATA_FILES:
         return True
-    return len(parts) <= 2 and PurePosixPath(name).stem.lower() in README_STEMS
+    return len(parts) <= 2 and relpath.stem(name).lower() in README_STEMS
 
 
 def metadata_part(path: str, text: str) -> str:

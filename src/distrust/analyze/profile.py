@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from distrust.analyze import claims, textscan
+from distrust.analyze import claims, relpath, textscan
 from distrust.analyze.claims import is_claim_source, scan_claims
 from distrust.analyze.layout import offscreen_code
 from distrust.analyze.manifest import (
@@ -151,7 +151,7 @@ MINIFIED_MIN_BYTES = 2000
 
 def looks_minified(path: str, text: str) -> bool:
     """A ``.min.`` name, or long code on few lines (average line over 300 characters)."""
-    if ".min." in PurePosixPath(path).name:
+    if ".min." in relpath.name(path):
         return True
     if len(text) < MINIFIED_MIN_BYTES:
         return False
@@ -164,7 +164,7 @@ _JS_SUFFIXES_LONGEST_FIRST = tuple(sorted(JS_DIALECTS, key=len, reverse=True))
 
 def module_stem(path: str) -> str:
     """``dist/x.min.js`` -> ``x``, ``src/x.ts`` -> ``x``: the name a readable source would share."""
-    name = PurePosixPath(path).name
+    name = relpath.name(path)
     for suffix in _JS_SUFFIXES_LONGEST_FIRST:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
@@ -262,6 +262,10 @@ class _Walk:
     learned: list[tuple[MemoKey, FileAnalysis]] = field(default_factory=list)  # memo entries added
     js: _JsAnalyser | None = None
     js_loaded: bool = False
+    root_str: str = field(init=False)  # str(root), joined with each file's components
+
+    def __post_init__(self) -> None:
+        self.root_str = str(self.root)
 
     def js_analyser(self) -> _JsAnalyser | None:
         if not self.js_loaded:
@@ -354,7 +358,7 @@ def _plan_processes(walk: _Walk, files: list[str], jobs: int) -> list[list[int]]
         return None
     if walk.memo is not None and len(walk.memo):
         return None  # the next version of a diff or history: most files are already known
-    weights = [_size_to_analyse(walk.root, rel) for rel in files]
+    weights = [_size_to_analyse(walk.root_str, rel) for rel in files]
     if sum(weights) < PARALLEL_MIN_BYTES:
         return None
     # Several chunks per process, taken from a shared queue as each process becomes free: a
@@ -370,11 +374,12 @@ def _plan_processes(walk: _Walk, files: list[str], jobs: int) -> list[list[int]]
     return [sorted(chunks[c]) for c in order if chunks[c]]
 
 
-def _size_to_analyse(root: Path, rel: str) -> int:
-    if not _is_safe_relative(rel, PurePosixPath(rel)):
+def _size_to_analyse(root: str, rel: str) -> int:
+    parts = relpath.parts(rel)
+    if not _is_safe_relative(rel, parts):
         return 0
     try:
-        st = os.lstat(root / rel)
+        st = os.lstat(os.path.join(root, *parts))
     except OSError:
         return 0
     return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_ANALYSED_BYTES else 0
@@ -439,7 +444,7 @@ def _take_chunks(queue_read: int) -> Iterator[int]:
 
 def _load_analysers_before_fork(walk: _Walk, files: list[str]) -> None:
     """Build the grammars and compiled queries once, here, so every child inherits them."""
-    suffixes = {PurePosixPath(rel).suffix.lower() for rel in files}
+    suffixes = {relpath.suffix(relpath.name(rel)).lower() for rel in files}
     dialects = sorted({JS_DIALECTS[suffix] for suffix in suffixes if suffix in JS_DIALECTS})
     analyser = walk.js_analyser() if dialects else None
     if analyser is not None:
@@ -520,7 +525,7 @@ def _settle_minified(state: _State) -> None:
     excused = {rel for rel in minified if module_stem(rel) in readable}
     state.caps = [c for c in state.caps if not (c.kind == "obfuscation.minified" and c.file in excused)]
     for rel in sorted(minified - excused - flagged_by_analyser):
-        name = PurePosixPath(rel).name
+        name = relpath.name(rel)
         state.caps.append(
             Capability("obfuscation.minified", name, rel, 1, "minified, no readable source shipped")
         )
@@ -546,18 +551,18 @@ def _choose_metadata(claims: list[tuple[tuple[int, int], str, str]]) -> tuple[tu
     return tuple(chosen)
 
 
-def _is_safe_relative(rel: str, path: PurePosixPath) -> bool:
-    parts = path.parts
-    return bool(parts) and not path.is_absolute() and ".." not in parts and "\\" not in rel[:2]
+def _is_safe_relative(rel: str, parts: tuple[str, ...]) -> bool:
+    """``parts`` (``relpath.parts(rel)``) name a file below the root: relative, no ``..``."""
+    return bool(parts) and not rel.startswith("/") and ".." not in parts and "\\" not in rel[:2]
 
 
-def _real_path(full: Path, walk: _Walk) -> str:
+def _real_path(full: str, walk: _Walk) -> str:
     """``os.path.realpath(full)`` for a path whose last component is known not to be a symlink.
 
     Such a path resolves to its resolved directory plus its name, so each directory of the
     walk is resolved once.
     """
-    parent, name = os.path.split(str(full))
+    parent, name = os.path.split(full)
     real_parent = walk.real_dirs.get(parent)
     if real_parent is None:
         real_parent = walk.real_dirs[parent] = os.path.realpath(parent)
@@ -572,14 +577,15 @@ def _inside(real: str, real_root: str) -> bool:
 def _analyse_file(walk: _Walk, rel: str) -> FileAnalysis:
     """Everything one file adds to the profile (it is read only if it is to be analysed)."""
     found = _State()
-    path = PurePosixPath(rel)
-    if not _is_safe_relative(rel, path):
+    # Plain strings, not PurePosixPath: this runs for every file (see relpath).
+    parts = relpath.parts(rel)
+    if not _is_safe_relative(rel, parts):
         found.unanalysed.append((rel, "path escapes the artifact root; not read"))
         return found.freeze()
     if has_control_pictures(rel):
         why = "the archive names this file with control characters"
         found.caps.append(Capability("obfuscation.filename", rel, rel, 1, why))
-    full = walk.root / rel
+    full = os.path.join(walk.root_str, *parts)  # what walk.root / rel names
     try:
         st = os.lstat(full)
     except OSError as exc:
@@ -605,31 +611,32 @@ def _analyse_file(walk: _Walk, rel: str) -> FileAnalysis:
         found.unanalysed.append((rel, "cannot open"))
         return found.freeze()
     try:
-        _classify_and_analyse(fd, rel, path, st, walk, found)
+        _classify_and_analyse(fd, rel, parts, st, walk, found)
     finally:
         os.close(fd)
     return found.freeze()
 
 
 def _classify_and_analyse(
-    fd: int, rel: str, path: PurePosixPath, st: os.stat_result, walk: _Walk, found: _State
+    fd: int, rel: str, parts: tuple[str, ...], st: os.stat_result, walk: _Walk, found: _State
 ) -> None:
     try:
         head = os.read(fd, HEAD_BYTES)
     except OSError:
         found.unanalysed.append((rel, "cannot open"))
         return
-    suffix = path.suffix.lower()
+    name = parts[-1]
+    suffix = relpath.suffix(name).lower()
     native = native_binary_format(head)
     if native:
-        found.caps.append(Capability("binary.native", f"{native}: {path.name}", rel, 1, ""))
+        found.caps.append(Capability("binary.native", f"{native}: {name}", rel, 1, ""))
         found.unanalysed.append((rel, f"native binary ({native}); machine code not analysed"))
         return
     if suffix in NATIVE_EXTENSIONS and suffix != ".bin":
         found.caps.append(
             Capability(
                 "binary.native",
-                f"{suffix} file without a known binary signature: {path.name}",
+                f"{suffix} file without a known binary signature: {name}",
                 rel,
                 1,
                 "",
@@ -657,18 +664,18 @@ def _classify_and_analyse(
     if b"\x00" in data[:8192] and suffix not in PYTHON_SUFFIXES:
         found.unanalysed.append((rel, "binary data (not text); not analysed"))
         return
-    is_manifest = manifest_analyzer_for_name(path.name) is not None
+    is_manifest = manifest_analyzer_for_name(name) is not None
     has_binding = is_manifest and _has_binding_gyp(rel, walk.files)
     memo = walk.memo
     if memo is None:
-        _dispatch(rel, path, data, is_manifest, has_binding, found, walk)
+        _dispatch(rel, parts, data, is_manifest, has_binding, found, walk)
         return
     key = (rel, hashlib.blake2b(data, digest_size=16).digest(), has_binding)
     content = memo.get(key)
     if content is None:
         # Analysed on its own, so the result can be kept and replayed unchanged.
         own = _State()
-        _dispatch(rel, path, data, is_manifest, has_binding, own, walk)
+        _dispatch(rel, parts, data, is_manifest, has_binding, own, walk)
         content = own.freeze()
         memo.put(key, content)
         walk.learned.append((key, content))
@@ -717,15 +724,15 @@ def _has_binding_gyp(rel: str, files: frozenset[str]) -> bool:
 
 def _dispatch(
     rel: str,
-    path: PurePosixPath,
+    parts: tuple[str, ...],
     data: bytes,
     is_manifest: bool,
     has_binding_gyp: bool,
     state: _State,
     walk: _Walk,
 ) -> None:
-    name = path.name
-    suffix = path.suffix.lower()
+    name = parts[-1]
+    suffix = relpath.suffix(name).lower()
     interpreter = _shebang(data) if not suffix or suffix not in JS_DIALECTS else None
 
     if suffix in PYTHON_SUFFIXES or suffix in JS_DIALECTS:
@@ -743,8 +750,8 @@ def _dispatch(
         if result is not None:
             state.caps.extend(result.capabilities)
             state.unanalysed.extend((rel, problem) for problem in result.problems)
-            depth = len(path.parts)
-            if "node_modules" not in path.parts:
+            depth = len(parts)
+            if "node_modules" not in parts:
                 priority = METADATA_PRIORITY.get(name, 9)
                 state.metadata.extend(((depth, priority), k, v) for k, v in result.metadata)
         return
