@@ -224,23 +224,35 @@ class _FileScan:
 
     def run(self) -> None:
         q = grammar.query(self.dialect)
+        # Every match of a pattern has the same captures, so its kind is looked up once per
+        # pattern, not probed capture by capture for each of the thousands of matches.
+        kinds = _PATTERN_KINDS.setdefault(self.dialect, {})
         buckets: dict[str, list[dict[str, list[Node]]]] = {}
-        for _, caps in tree_sitter.QueryCursor(q).matches(self.root):
-            for name in _PRIMARY:
-                if name in caps:
-                    buckets.setdefault(name, []).append(caps)
-                    break
-        calls = buckets.get("call.fn", [])
-        for caps in calls:
-            self.collect_require(caps["call.fn"][0], caps["fname"][0])
+        for index, caps in tree_sitter.QueryCursor(q).matches(self.root):
+            kind = kinds.get(index)
+            if kind is None:
+                kind = kinds[index] = next((name for name in _PRIMARY if name in caps), "")
+            buckets.setdefault(kind, []).append(caps)
+        # Each call's name, arguments and required module, worked out once for both passes.
+        calls: list[tuple[Node, str, list[Node], str | None]] = []
+        for caps in buckets.get("call.fn", []):
+            name = text(caps["fname"][0])
+            args = arguments(caps["args"][0])
+            module = literal(args[0]) if name == "require" and args else None
+            calls.append((caps["call.fn"][0], name, args, module))
+        for call, _name, _args, module in calls:
+            if module is not None:
+                self.collect_require(call, module)
         for caps in buckets.get("call.import", []):
-            self.collect_require(caps["call.import"][0], None)
-            if required_module(caps["call.import"][0]) is None:
+            module = required_module(caps["call.import"][0])
+            if module is not None:
+                self.collect_require(caps["call.import"][0], module)
+            else:
                 self.emit("code.dynamic", f"import({DYNAMIC})", caps["call.import"][0])
         for caps in buckets.get("import", []) + buckets.get("import.require", []):
             self.collect_import(caps)
-        for caps in calls:
-            self.on_function_call(caps["call.fn"][0], text(caps["fname"][0]), caps["args"][0])
+        for call, name, args, module in calls:
+            self.on_function_call(call, name, args, module)
         for caps in buckets.get("call.member", []):
             self.on_member_call(caps["call.member"][0], caps["recv"][0], text(caps["mname"][0]),
                                 caps["args"][0])
@@ -290,12 +302,8 @@ class _FileScan:
                     if key is not None and value is not None and value.type == "identifier":
                         self.bindings[text(value)] = Binding(module, family, text(key).strip("'\""))
 
-    def collect_require(self, call: Node, fname: Node | None) -> None:
-        if fname is not None and text(fname) != "require":
-            return
-        module = required_module(call)
-        if module is None:
-            return
+    def collect_require(self, call: Node, module: str) -> None:
+        """Bind the name a ``require(module)`` / ``import(module)`` call is assigned to."""
         node: Node = call
         member: str | None = None
         for _ in range(6):  # __importDefault(require("fs")).default, await import("fs")
@@ -370,10 +378,10 @@ class _FileScan:
 
     # --- calls ---------------------------------------------------------------------------
 
-    def on_function_call(self, call: Node, name: str, args_node: Node) -> None:
-        args = arguments(args_node)
+    def on_function_call(self, call: Node, name: str, args: list[Node], module: str | None) -> None:
+        """A call of a plain name; ``module`` is the literal a ``require`` call names, if any."""
         if name == "require":
-            if required_module(call) is None and args:
+            if module is None and args:
                 self.emit("code.dynamic", f"require({DYNAMIC})", call)
             return
         if name in ("eval", "Function"):
@@ -866,7 +874,7 @@ class _FileScan:
         if b"@" in content:
             for m in EMAIL_RE.finditer(content):
                 emit("email.address", m.group(0).decode("ascii", "replace").lower(), m.start())
-        if b"." in content:
+        if content.count(b".") >= 3:  # a dotted quad has three
             for m in IPV4_RE.finditer(content):
                 ip = m.group(0).decode("ascii")
                 if _is_public_ip(ip):
@@ -1040,6 +1048,8 @@ _ENV_ESCAPES = frozenset({"arguments", "spread_element", "for_in_statement", "re
                           "array", "assignment_expression"})
 
 # Capture names that identify which pattern matched, in the order the query lists them.
+# _PATTERN_KINDS caches, per dialect, which of them each pattern index has.
+_PATTERN_KINDS: dict[str, dict[int, str]] = {}
 _PRIMARY = ("call.fn", "call.member", "call.import", "new", "env", "ethereum", "import.require", "import",
             "mailpair", "mailshort", "descpair", "string", "template", "error", "missing")
 
