@@ -110,8 +110,14 @@ OPAQUE_FORMATS: tuple[tuple[bytes, str], ...] = (
 PYC_SUFFIXES = frozenset({".pyc", ".pyo"})
 
 
+_NATIVE_PREFIXES = tuple(magic.prefix for magic in NATIVE_MAGIC)
+_OPAQUE_PREFIXES = tuple(prefix for prefix, _ in OPAQUE_FORMATS)
+
+
 def native_binary_format(head: bytes) -> str | None:
     """The native executable format the first bytes announce (ELF, Mach-O, PE, WASM), else None."""
+    if not head.startswith(_NATIVE_PREFIXES):  # one C call for the common case: not native
+        return None
     for magic in NATIVE_MAGIC:
         if head.startswith(magic.prefix) and (magic.check is None or magic.check(head)):
             return magic.format
@@ -297,18 +303,17 @@ def build_profile(
         real_root = str(root)
     walk = _Walk(root, real_root, frozenset(files), memo)
     chunks = _plan_processes(walk, files, jobs) if progress is None else None
+    state = _State()
     if chunks is not None:
-        per_file = _analyse_in_processes(walk, files, chunks, jobs)
+        for found in _analyse_in_processes(walk, files, chunks, jobs):
+            state.absorb(found)
     else:
-        per_file = []
+        # In one process each file adds straight to the profile's state, in file order:
+        # the same lists a per-file FileAnalysis would be absorbed into, without building it.
         for done, rel in enumerate(files, start=1):
-            per_file.append(_analyse_file(walk, rel))
+            _analyse_file_into(walk, rel, state)
             if progress is not None:
                 progress(done, len(files))
-
-    state = _State()
-    for found in per_file:
-        state.absorb(found)
     _settle_minified(state)
 
     unique: dict[tuple[str, int, str, str], Capability] = {}
@@ -577,11 +582,21 @@ def _inside(real: str, real_root: str) -> bool:
 def _analyse_file(walk: _Walk, rel: str) -> FileAnalysis:
     """Everything one file adds to the profile (it is read only if it is to be analysed)."""
     found = _State()
+    _analyse_file_into(walk, rel, found)
+    return found.freeze()
+
+
+# Never follow a link at open time; never block on a FIFO swapped in after the lstat.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _analyse_file_into(walk: _Walk, rel: str, found: _State) -> None:
+    """Add what one file contributes to ``found`` (see :func:`_analyse_file`)."""
     # Plain strings, not PurePosixPath: this runs for every file (see relpath).
     parts = relpath.parts(rel)
     if not _is_safe_relative(rel, parts):
         found.unanalysed.append((rel, "path escapes the artifact root; not read"))
-        return found.freeze()
+        return
     if has_control_pictures(rel):
         why = "the archive names this file with control characters"
         found.caps.append(Capability("obfuscation.filename", rel, rel, 1, why))
@@ -590,31 +605,29 @@ def _analyse_file(walk: _Walk, rel: str) -> FileAnalysis:
         st = os.lstat(full)
     except OSError as exc:
         found.unanalysed.append((rel, f"cannot stat: {exc.strerror or exc}"))
-        return found.freeze()
+        return
     if stat.S_ISLNK(st.st_mode):
         found.unanalysed.append((rel, f"symbolic link to {os.readlink(full)!r}; not followed"))
-        return found.freeze()
+        return
     if not stat.S_ISREG(st.st_mode):
         found.unanalysed.append((rel, "not a regular file"))
-        return found.freeze()
+        return
     real = _real_path(full, walk)  # not a symlink itself (checked above)
     if not _inside(real, walk.real_root):
         found.unanalysed.append((rel, "a parent directory is a symbolic link out of the artifact; not read"))
-        return found.freeze()
+        return
 
     # One open for the whole file: its first bytes decide what it is, the rest is read only if
     # it is to be analysed.
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(full, flags)
+        fd = os.open(full, _OPEN_FLAGS)
     except OSError:
         found.unanalysed.append((rel, "cannot open"))
-        return found.freeze()
+        return
     try:
         _classify_and_analyse(fd, rel, parts, st, walk, found)
     finally:
         os.close(fd)
-    return found.freeze()
 
 
 def _classify_and_analyse(
@@ -642,10 +655,11 @@ def _classify_and_analyse(
                 "",
             )
         )
-    for prefix, reason in OPAQUE_FORMATS:
-        if head.startswith(prefix):
-            found.unanalysed.append((rel, reason))
-            return
+    if head.startswith(_OPAQUE_PREFIXES):
+        for prefix, reason in OPAQUE_FORMATS:
+            if head.startswith(prefix):
+                found.unanalysed.append((rel, reason))
+                return
     if suffix in PYC_SUFFIXES:
         found.unanalysed.append((rel, "compiled Python bytecode; not decompiled"))
         found.caps.append(Capability("code.dynamic", f"compiled Python bytecode shipped: {rel}", rel, 1, ""))

@@ -168,6 +168,8 @@ def visible_name(name: str) -> str:
 
 def has_control_pictures(path: str) -> bool:
     """True when ``path`` carries a name :func:`visible_name` had to rewrite."""
+    if path.isascii():  # the pictures are U+2400..U+2421; asked of every file analysed
+        return False
     return any(0x2400 <= ord(ch) <= 0x2421 for ch in path)
 
 
