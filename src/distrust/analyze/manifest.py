@@ -24,7 +24,7 @@ from typing import Any
 
 from distrust.analyze import textscan
 from distrust.analyze.kinds import DYNAMIC
-from distrust.analyze.python import analyze_parsed, analyze_python, decode_source, parse
+from distrust.analyze.textscan import decode_source
 from distrust.model import Capability
 
 
@@ -295,6 +295,10 @@ def analyze_setup_py(path: str, data: bytes) -> ManifestResult:
     subclass them), and risky code that runs when the file is executed: module top level,
     functions it calls, and the bodies of those command classes.
     """
+    # Imported here: the Python analyser (and its folding/flow modules) costs ~40 ms to import,
+    # and a package with no Python in it never needs it.
+    from distrust.analyze.python import analyze_parsed, parse
+
     tree, problem = parse(data)
     py = analyze_parsed(path, data, tree, problem)
     text = decode_source(data)
@@ -702,6 +706,8 @@ def analyze_pth(path: str, data: bytes) -> ManifestResult:
         else:
             code_lines.append("")
     if any(code_lines):
+        from distrust.analyze.python import analyze_python  # only .pth files with code need it
+
         py = analyze_python(path, "\n".join(code_lines).encode("utf-8"))
         b.caps.extend(py.capabilities)
         b.problems.extend(f"{path}: {p}" for p in py.problems)

@@ -34,8 +34,6 @@ from distrust.analyze.manifest import (
     import_time_capabilities,
     manifest_analyzer_for_name,
 )
-from distrust.analyze.python import analyze_parsed
-from distrust.analyze.python import parse as parse_python
 from distrust.fetch.extract import has_control_pictures
 from distrust.model import Artifact, Capability, Profile
 
@@ -448,8 +446,14 @@ def _take_chunks(queue_read: int) -> Iterator[int]:
 
 
 def _load_analysers_before_fork(walk: _Walk, files: list[str]) -> None:
-    """Build the grammars and compiled queries once, here, so every child inherits them."""
+    """Build the grammars and compiled queries once, here, so every child inherits them.
+
+    Likewise the Python analyser, imported lazily elsewhere, when the package has Python files
+    (an extension-less script with a Python shebang still loads it where it is met).
+    """
     suffixes = {relpath.suffix(relpath.name(rel)).lower() for rel in files}
+    if suffixes & (PYTHON_SUFFIXES | {".pth"}):
+        importlib.import_module("distrust.analyze.python")
     dialects = sorted({JS_DIALECTS[suffix] for suffix in suffixes if suffix in JS_DIALECTS})
     analyser = walk.js_analyser() if dialects else None
     if analyser is not None:
@@ -773,6 +777,10 @@ def _dispatch(
         _analyse_js(rel, data, JS_DIALECTS.get(suffix, "js"), state, walk)
         return
     if suffix in PYTHON_SUFFIXES or (not suffix and interpreter and interpreter.startswith("python")):
+        # Imported on first use (~40 ms): JavaScript-only packages never load it.
+        from distrust.analyze.python import analyze_parsed
+        from distrust.analyze.python import parse as parse_python
+
         tree, problem = parse_python(data)
         py = analyze_parsed(rel, data, tree, problem)
         state.caps.extend(py.capabilities)

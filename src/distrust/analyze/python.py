@@ -30,6 +30,7 @@ from distrust.analyze import pyflow, pyfold, textscan
 from distrust.analyze.kinds import DYNAMIC
 from distrust.analyze.lazyregex import LazyRegex
 from distrust.analyze.pyfold import Folded, Frame
+from distrust.analyze.textscan import decode_source
 from distrust.model import Capability
 
 
@@ -1643,14 +1644,6 @@ def _token_scan(path: str, text: str) -> list[Capability]:
 
 
 # --- entry points ----------------------------------------------------------------------------
-
-
-def decode_source(source: bytes) -> str:
-    """Source bytes as text for line excerpts: UTF-8 (BOM allowed), else Latin-1 (never fails)."""
-    try:
-        return source.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return source.decode("latin-1")
 
 
 def parse(source: bytes) -> tuple[ast.Module | None, str | None]:

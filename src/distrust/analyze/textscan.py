@@ -557,6 +557,19 @@ def is_blob(s: str) -> bool:
     return blob_kind(s) is not None
 
 
+
+def decode_source(source: bytes) -> str:
+    """Source bytes as text for line excerpts: UTF-8 (BOM allowed), else Latin-1 (never fails).
+
+    Lives here, not in the Python analyser, so manifest readers can use it without importing
+    that analyser (and its folding and flow modules) for packages with no Python in them.
+    """
+    try:
+        return source.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return source.decode("latin-1")
+
+
 HIDDEN_BASE64_MIN = 16
 HIDDEN_BASE64_MAX = 64 * 1024
 _BASE64_LITERAL_RE = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
