@@ -9,24 +9,37 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP = "distrust"
+
+# platformdirs is imported in each function: only the default locations need it, and a fresh
+# ``distrust inspect`` should not pay for importing it when an override is set.
 
 
 def data_dir() -> Path:
     """Durable state (advisory store, audit log, CA key): ``$DISTRUST_DATA_DIR`` or the OS default."""
     override = os.environ.get("DISTRUST_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir(APP))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
 
 
 def cache_dir() -> Path:
     """Re-creatable state (downloaded artifacts): ``$DISTRUST_CACHE_DIR`` or the OS default."""
     override = os.environ.get("DISTRUST_CACHE_DIR")
-    return Path(override) if override else Path(platformdirs.user_cache_dir(APP))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir(APP))
 
 
 def config_dir() -> Path:
     """What the user reviews and may commit (``distrust.lock``): ``$DISTRUST_CONFIG_DIR`` or default."""
     override = os.environ.get("DISTRUST_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir(APP))
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP))
