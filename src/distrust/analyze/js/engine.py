@@ -235,6 +235,10 @@ class _FileScan:
             if kind is None:
                 kind = kinds[index] = next((name for name in _PRIMARY if name in caps), "")
             buckets.setdefault(kind, []).append(caps)
+        if self.root.has_error:
+            for _, caps in tree_sitter.QueryCursor(grammar.error_query(self.dialect)).matches(self.root):
+                kind = "error" if "error" in caps else "missing"
+                buckets.setdefault(kind, []).append(caps)
         # Each call's name, arguments and required module, worked out once for both passes.
         calls: list[tuple[Node, str, list[Node], str | None]] = []
         for caps in buckets.get("call.fn", []):

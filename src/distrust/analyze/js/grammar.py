@@ -1,4 +1,4 @@
-"""Tree-sitter grammars, parsers and the one query the analyser runs per file.
+"""Tree-sitter grammars, parsers and the one query the analyser runs per file (two if it has errors).
 
 Building a ``Language`` and compiling a query costs milliseconds; parsing typescript.js costs
 a second. Both are done once per process (parsers once per thread, since a ``Parser`` holds
@@ -95,6 +95,11 @@ _COMMON_PATTERNS = f"""
   (#match? @_desc "^[\\"']?description[\\"']?$"))
 (string) @string
 (template_string) @template
+"""
+
+# Parse errors are looked for only in a tree that has some (``root.has_error`` counts ERROR and
+# MISSING nodes): for the usual clean file this saves two patterns checked at every node.
+_ERROR_PATTERNS = """
 (ERROR) @error
 (MISSING) @missing
 """
@@ -109,3 +114,9 @@ def query(dialect: str) -> tree_sitter.Query:
     """The compiled analysis query for a dialect (TypeScript adds ``import x = require()``)."""
     source = _COMMON_PATTERNS + (_TS_PATTERNS if dialect in ("ts", "tsx") else "")
     return tree_sitter.Query(language(dialect), source)
+
+
+@cache
+def error_query(dialect: str) -> tree_sitter.Query:
+    """The query for a tree's ERROR and MISSING nodes (run when ``has_error`` says there are some)."""
+    return tree_sitter.Query(language(dialect), _ERROR_PATTERNS)
